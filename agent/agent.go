@@ -33,6 +33,14 @@ type Agent interface {
 	Run(ctx context.Context, t *Task) (*Report, error)
 }
 
+// Checker is implemented by agents that can tell, without running, whether
+// they are configured (a command, a server URL, a key). handoff calls Check at
+// Submit so a misconfigured agent is a clear error at once, not a failed task
+// minutes later.
+type Checker interface {
+	Check() error
+}
+
 // Task is one request to write tests, as an agent sees it. Paths other than
 // Dir are slash-separated and relative to Dir.
 type Task struct {
