@@ -1,0 +1,299 @@
+package openhands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/handoff-dev/handoff/agent"
+)
+
+// Agent runs test generation on an OpenHands agent server or on OpenHands
+// Cloud. It is safe for concurrent use; build one per process so that every
+// task shares its circuit breaker.
+type Agent struct {
+	cfg Config
+	cl  *client
+	be  backend
+}
+
+// New returns an Agent for cfg. It fails when cfg names no server or is
+// inconsistent, with a message naming the variable to set.
+func New(cfg Config) (*Agent, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if cfg.URL == "" {
+		return nil, errors.New("openhands: no server: set OPENHANDS_URL (e.g. http://localhost:8000 for an agent server, " +
+			"https://app.all-hands.dev with OPENHANDS_TARGET=cloud for OpenHands Cloud)")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("openhands: OPENHANDS_URL=%q is not an http(s) URL", cfg.URL)
+	}
+	if cfg.Target == TargetCloud && cfg.Repository == "" {
+		return nil, errors.New("openhands: OpenHands Cloud works on a repository: set OPENHANDS_REPOSITORY=owner/name " +
+			"(and OPENHANDS_BRANCH) to the repository and branch holding the module")
+	}
+	base := strings.TrimRight(cfg.URL, "/")
+	failures := uint32(cfg.BreakerFailures)
+	cl := &client{base: base, cfg: cfg, secrets: []string{cfg.APIKey, cfg.LLMAPIKey},
+		breaker: gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+			Name:        base,
+			Timeout:     cfg.BreakerCooldown,
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
+			IsExcluded:  func(err error) bool { return errors.Is(err, context.Canceled) },
+			OnStateChange: func(name string, from, to gobreaker.State) {
+				cfg.Logger.Warn("openhands: circuit breaker", "server", name, "from", from.String(), "to", to.String())
+			},
+		})}
+	a := &Agent{cfg: cfg, cl: cl}
+	if cfg.Target == TargetCloud {
+		a.be = &cloud{cl: cl, cfg: cfg, sandboxes: map[string]string{}}
+	} else {
+		a.be = &agentServer{cl: cl, cfg: cfg}
+	}
+	return a, nil
+}
+
+// Name is "openhands".
+func (a *Agent) Name() string { return "openhands" }
+
+// Languages are the languages handoff verifies; the agent itself is
+// language-agnostic.
+func (a *Agent) Languages() []string { return []string{"go", "python"} }
+
+// Run creates (or re-attaches to) the task's conversation, follows it to
+// its end, and brings the files the agent wrote into t.Dir.
+func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("openhands: not started: %w", err)
+	}
+	if !slices.Contains(a.Languages(), t.Language) {
+		return nil, fmt.Errorf("openhands: %w: %q", agent.ErrUnsupportedLanguage, t.Language)
+	}
+	models := a.cfg.models(t.Model)
+	if len(models) == 0 {
+		if a.cfg.Target != TargetCloud {
+			return nil, errors.New("openhands: no model: set LLM_MODEL (e.g. openrouter/anthropic/claude-sonnet-4) or pass --model")
+		}
+		models = []string{""} // Cloud: the account's default model
+	}
+	st, err := loadState(ctx, t.State, t.Round)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		st.ModelIndex = min(st.ModelIndex, len(models)-1)
+		model := models[st.ModelIndex]
+		if b := a.cfg.BudgetUSD; b > 0 && st.spent(st.ConversationID) >= b {
+			return nil, fmt.Errorf("%w: the task's conversations cost $%.4f of the $%.4f budget (HANDOFF_BUDGET_USD)",
+				ErrBudget, st.spent(""), b)
+		}
+		if st.ConversationID == "" {
+			st.ConversationID, st.StartTask = conversationID(t.ID, t.Round, st.Gen), ""
+			if err := st.save(ctx, t.State); err != nil {
+				return nil, err
+			}
+		}
+		id, err := a.attach(ctx, t, st, model)
+		if err != nil {
+			if ctx.Err() != nil {
+				a.cleanup(ctx, st.ConversationID)
+				return nil, fmt.Errorf("openhands: cancelled: %w", ctx.Err())
+			}
+			return nil, a.classify(err)
+		}
+		o := a.follow(ctx, a.be, id, t, st.spent(id))
+		st.Costs[id] = o.cost
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.CancelTimeout)
+		serr := st.save(saveCtx, t.State)
+		cancel()
+		if serr != nil {
+			return nil, serr
+		}
+		switch o.end {
+		case endCancelled:
+			a.cleanup(ctx, id)
+			return nil, fmt.Errorf("openhands: cancelled: %w", o.err)
+		case endFault:
+			return nil, a.classify(o.err)
+		case endFinished:
+			return a.finish(ctx, t, st, id, model, o, nil)
+		case endLLMError:
+			if st.ModelIndex+1 < len(models) {
+				a.cfg.Logger.InfoContext(ctx, "openhands: LLM error, trying the next model", "conversation", id,
+					"model", model, "next", models[st.ModelIndex+1], "detail", a.redact(o.detail))
+				fmt.Fprintf(t.Log, "openhands: %s with model %s; next conversation uses %s\n", a.redact(o.detail), model,
+					models[st.ModelIndex+1])
+				st.ModelIndex++
+				if err := a.fresh(ctx, t, st); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			err := fmt.Errorf("%w on every model tried (%s): %s; check LLM_API_KEY and LLM_MODEL, or add fallbacks to HANDOFF_MODELS",
+				ErrLLM, strings.Join(models, ", "), a.redact(o.detail))
+			if o.rateLimited {
+				err = agent.Transient(err)
+			}
+			return a.stopped(ctx, t, st, id, model, o, err)
+		case endRestart, endWedged:
+			a.cfg.Logger.WarnContext(ctx, "openhands: conversation lost", "conversation", id, "detail", o.detail)
+			fmt.Fprintf(t.Log, "openhands: conversation %s lost: %s\n", id, o.detail)
+			a.be.pause(context.WithoutCancel(ctx), id) //nolint:errcheck // best effort on a dead conversation
+			left := a.cfg.BudgetUSD == 0 || st.spent("") < a.cfg.BudgetUSD
+			if st.Retried < 1 && left && (t.Deadline.IsZero() || time.Now().Before(t.Deadline)) {
+				st.Retried++
+				if err := a.fresh(ctx, t, st); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			return a.stopped(ctx, t, st, id, model, o,
+				agent.Transient(fmt.Errorf("%w: %s (retried %d time)", ErrServerRestarted, o.detail, st.Retried)))
+		default:
+			sentinel := map[ending]error{endMaxIterations: ErrMaxIterations, endStuck: ErrStuck, endBudget: ErrBudget,
+				endDeadline: ErrDeadline, endError: ErrConversation, endConfirmation: ErrConversation}[o.end]
+			return a.stopped(ctx, t, st, id, model, o, fmt.Errorf("%w: conversation %s: %s", sentinel, id, a.redact(o.detail)))
+		}
+	}
+}
+
+// attach finds the conversation recorded in st or creates it.
+func (a *Agent) attach(ctx context.Context, t *agent.Task, st *runState, model string) (string, error) {
+	id := st.ConversationID
+	if _, ok, err := a.be.find(ctx, id); err != nil {
+		return "", err
+	} else if ok {
+		a.cfg.Logger.InfoContext(ctx, "openhands: re-attached to the recorded conversation", "conversation", id)
+		fmt.Fprintf(t.Log, "openhands: re-attached to conversation %s\n", id)
+		return id, nil
+	}
+	actual, err := a.be.create(ctx, startSpec{id: id, model: model, prompt: prompt(t), task: t, startTask: st.StartTask,
+		onStartTask: func(ctx context.Context, startTask string) error {
+			st.StartTask = startTask
+			return st.save(ctx, t.State)
+		}})
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(t.Log, "openhands: conversation %s started with model %s\n", actual, orDefault(model, "(account default)"))
+	if actual != id {
+		st.ConversationID = actual
+		if err := st.save(ctx, t.State); err != nil {
+			return "", err
+		}
+	}
+	return actual, nil
+}
+
+// fresh records that the next conversation of this round is a new one.
+func (a *Agent) fresh(ctx context.Context, t *agent.Task, st *runState) error {
+	st.Gen++
+	st.ConversationID, st.StartTask = "", ""
+	return st.save(ctx, t.State)
+}
+
+// finish harvests the results of a finished conversation.
+func (a *Agent) finish(ctx context.Context, t *agent.Task, st *runState, id, model string, o outcome, stop error) (*agent.Report, error) {
+	files, err := a.be.harvest(ctx, id, t)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("openhands: cancelled: %w", ctx.Err())
+		}
+		return nil, a.classify(err)
+	}
+	rep := &agent.Report{Model: model, Summary: strings.TrimSpace(o.summary), Details: map[string]any{
+		"conversation_id":   id,
+		"conversation_url":  o.url,
+		"iterations":        o.actions,
+		"cost_usd":          o.cost,
+		"total_cost_usd":    st.spent(""),
+		"tokens":            o.prompt + o.completion,
+		"prompt_tokens":     o.prompt,
+		"completion_tokens": o.completion,
+		"conversations":     st.Gen + 1,
+		"target":            string(a.cfg.Target),
+	}}
+	if files != nil {
+		rep.Details["files"] = files
+	}
+	if stop != nil {
+		rep.Details["stop_reason"] = stopReasons[o.end]
+		if rep.Summary == "" {
+			rep.Summary = "stopped: " + o.detail
+		}
+	}
+	return rep, stop
+}
+
+// stopped pauses a conversation that must not go on, harvests what it wrote
+// and returns the report with the error that ends the task.
+func (a *Agent) stopped(ctx context.Context, t *agent.Task, st *runState, id, model string, o outcome, stop error) (*agent.Report, error) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.CancelTimeout)
+	defer cancel()
+	if err := a.be.pause(pctx, id); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "openhands: pausing the conversation failed", "conversation", id, "error", err)
+	}
+	fmt.Fprintf(t.Log, "openhands: conversation %s stopped: %s\n", id, a.redact(o.detail))
+	rep, err := a.finish(pctx, t, st, id, model, o, stop)
+	if rep == nil {
+		a.cfg.Logger.WarnContext(ctx, "openhands: harvesting a stopped conversation failed", "conversation", id, "error", err)
+	}
+	return rep, stop
+}
+
+// cleanup pauses and (unless configured otherwise) deletes a conversation
+// after cancellation, within CancelTimeout.
+func (a *Agent) cleanup(ctx context.Context, id string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.CancelTimeout)
+	defer cancel()
+	if err := a.be.pause(cctx, id); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "openhands: pausing the cancelled conversation failed", "conversation", id, "error", err)
+	}
+	if a.cfg.KeepOnCancel {
+		return
+	}
+	if err := a.be.remove(cctx, id); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "openhands: deleting the cancelled conversation failed", "conversation", id, "error", err)
+	}
+}
+
+// classify marks errors worth another attempt as transient.
+func (a *Agent) classify(err error) error {
+	if isRetryable(err) && !agent.IsTransient(err) {
+		return agent.Transient(err)
+	}
+	return err
+}
+
+func (a *Agent) redact(s string) string { return a.cl.redact(s) }
+
+// prompt is the instruction sent to the agent: the engine's prompt, plus the
+// verification feedback when the engine has not put it in already.
+func prompt(t *agent.Task) string {
+	p := t.Prompt
+	if p == "" {
+		p = fmt.Sprintf("Write unit tests for %s in %s so that its coverage reaches at least %.0f %%. "+
+			"Change no other file.", t.Module, t.Output, t.Threshold)
+	}
+	if fb := t.Feedback; fb != nil && fb.Text != "" && !strings.Contains(p, fb.Text) {
+		p += "\n\n" + fb.Text
+	}
+	return p
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}

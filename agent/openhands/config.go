@@ -1,0 +1,284 @@
+package openhands
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Target says which OpenHands API the agent talks to.
+type Target string
+
+// The two targets.
+const (
+	// TargetAgentServer is the self-hosted agent server (software-agent-sdk),
+	// authenticated with X-Session-API-Key.
+	TargetAgentServer Target = "agent-server"
+	// TargetCloud is OpenHands Cloud or a self-hosted V1 app server
+	// (/api/v1/app-conversations), authenticated with a Bearer key.
+	TargetCloud Target = "cloud"
+)
+
+// WorkspaceMode says how the task directory reaches an agent server.
+type WorkspaceMode string
+
+// The workspace modes.
+const (
+	// WorkspaceShared means the server sees the task directory on a shared
+	// file system (a bind mount), possibly under another path prefix.
+	WorkspaceShared WorkspaceMode = "shared"
+	// WorkspaceUpload means the snapshot is uploaded as a tarball, unpacked
+	// with the bash route, and the results are downloaded again.
+	WorkspaceUpload WorkspaceMode = "upload"
+)
+
+// Config configures the OpenHands agent. Its zero value plus a URL works:
+// every other zero field means the documented default.
+type Config struct {
+	// URL is the server's base URL (OPENHANDS_URL), e.g. http://localhost:8000
+	// for an agent server or https://app.all-hands.dev for Cloud.
+	URL string
+	// APIKey authenticates handoff to the server (OPENHANDS_API_KEY): the
+	// agent server's session API key, or the Cloud API key.
+	APIKey string
+	// Target is the API flavour (OPENHANDS_TARGET). Default agent-server.
+	Target Target
+	// AuthHeader names the header that carries APIKey (OPENHANDS_AUTH_HEADER).
+	// Default X-Session-API-Key for the agent server and Authorization
+	// (Bearer) for Cloud; X-Access-Token is what the Cloud spec names.
+	AuthHeader string
+
+	// LLMAPIKey is sent to the agent server inside the LLM configuration
+	// (LLM_API_KEY, falling back to OPENROUTER_API_KEY). Cloud uses the
+	// account's own LLM settings and ignores it.
+	LLMAPIKey string
+	// LLMBaseURL is the LLM endpoint (LLM_BASE_URL); empty means the
+	// provider's default.
+	LLMBaseURL string
+	// Model is the default model (LLM_MODEL) when the task names none.
+	Model string
+	// Models is the ordered fallback list (HANDOFF_MODELS=a,b,c): when a
+	// conversation ends in an LLM error, the next conversation uses the next
+	// model.
+	Models []string
+
+	// BudgetUSD caps the accumulated LLM cost of a task (HANDOFF_BUDGET_USD);
+	// a conversation that passes it is paused. Zero means no cap.
+	BudgetUSD float64
+	// MaxIterations caps agent steps per conversation
+	// (OPENHANDS_MAX_ITERATIONS). Default 100.
+	MaxIterations int
+	// MaxDuration caps one conversation's wall-clock time on top of the
+	// task's deadline (OPENHANDS_MAX_DURATION). Zero means the task deadline only.
+	MaxDuration time.Duration
+
+	// Workspace is how the task directory reaches an agent server
+	// (OPENHANDS_WORKSPACE=shared|upload). Default shared.
+	Workspace WorkspaceMode
+	// LocalPrefix and ServerPrefix map task directories to the path the
+	// server sees in shared mode (OPENHANDS_PATH_MAP=/local/prefix=/server/prefix):
+	// a task directory under LocalPrefix is sent as ServerPrefix plus the rest.
+	LocalPrefix, ServerPrefix string
+	// UploadDir is the server-side directory that receives uploaded
+	// snapshots (OPENHANDS_UPLOAD_DIR). Default /workspace/handoff.
+	UploadDir string
+
+	// Repository and Branch name what Cloud clones for the conversation
+	// (OPENHANDS_REPOSITORY=owner/name, OPENHANDS_BRANCH).
+	Repository, Branch string
+	// RepoDir is where Cloud checks the repository out, for reading changes
+	// back (OPENHANDS_REPO_DIR). Default /workspace/project/<name>.
+	RepoDir string
+
+	// KeepOnCancel keeps a cancelled conversation instead of deleting it
+	// (OPENHANDS_KEEP_ON_CANCEL=1). It is paused either way.
+	KeepOnCancel bool
+	// RejectConfirmations answers a conversation waiting for confirmation
+	// with a rejection instead of an acceptance
+	// (OPENHANDS_CONFIRMATION=reject). handoff asks for never-confirm, so
+	// this only matters on servers that ignore the policy.
+	RejectConfirmations bool
+
+	// PollInterval is the pause between status polls (OPENHANDS_POLL_INTERVAL).
+	// Default 2s.
+	PollInterval time.Duration
+	// MaxRetries bounds retries of one request after 429, 5xx or a
+	// connection error. Default 6.
+	MaxRetries int
+	// BackoffBase and BackoffMax shape the capped exponential backoff with
+	// full jitter. Defaults 500ms and 30s.
+	BackoffBase, BackoffMax time.Duration
+	// MaxRetryAfter caps how long a 429's Retry-After is honoured. Default 2m.
+	MaxRetryAfter time.Duration
+	// BreakerFailures is the number of consecutive failed requests (5xx or no
+	// answer) that opens the circuit to a server. Default 8.
+	BreakerFailures int
+	// BreakerCooldown is how long the circuit stays open before one probe.
+	// Default 30s.
+	BreakerCooldown time.Duration
+	// CancelTimeout bounds the pause and delete sent after cancellation.
+	// Default 10s.
+	CancelTimeout time.Duration
+	// RequestTimeout bounds one HTTP request. Default 60s.
+	RequestTimeout time.Duration
+
+	// HTTPClient is used for every request; nil means a default client.
+	HTTPClient *http.Client
+	// Logger receives structured logs; nil means slog.Default(). Secrets
+	// never reach it.
+	Logger *slog.Logger
+}
+
+// FromEnv reads a Config from the environment variables named on its
+// fields.
+func FromEnv() (Config, error) { return fromLookup(os.LookupEnv) }
+
+func fromLookup(lookup func(string) (string, bool)) (Config, error) {
+	get := func(k string) string { v, _ := lookup(k); return strings.TrimSpace(v) }
+	c := Config{
+		URL:         get("OPENHANDS_URL"),
+		APIKey:      get("OPENHANDS_API_KEY"),
+		Target:      Target(get("OPENHANDS_TARGET")),
+		AuthHeader:  get("OPENHANDS_AUTH_HEADER"),
+		LLMAPIKey:   get("LLM_API_KEY"),
+		LLMBaseURL:  get("LLM_BASE_URL"),
+		Model:       get("LLM_MODEL"),
+		Workspace:   WorkspaceMode(get("OPENHANDS_WORKSPACE")),
+		UploadDir:   get("OPENHANDS_UPLOAD_DIR"),
+		Repository:  get("OPENHANDS_REPOSITORY"),
+		Branch:      get("OPENHANDS_BRANCH"),
+		RepoDir:     get("OPENHANDS_REPO_DIR"),
+		KeepOnCancel: get("OPENHANDS_KEEP_ON_CANCEL") == "1" ||
+			strings.EqualFold(get("OPENHANDS_KEEP_ON_CANCEL"), "true"),
+		RejectConfirmations: strings.EqualFold(get("OPENHANDS_CONFIRMATION"), "reject"),
+	}
+	if c.LLMAPIKey == "" {
+		c.LLMAPIKey = get("OPENROUTER_API_KEY")
+	}
+	for _, m := range strings.Split(get("HANDOFF_MODELS"), ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			c.Models = append(c.Models, m)
+		}
+	}
+	if pm := get("OPENHANDS_PATH_MAP"); pm != "" {
+		local, server, ok := strings.Cut(pm, "=")
+		if !ok || local == "" || server == "" {
+			return c, fmt.Errorf("OPENHANDS_PATH_MAP=%q: want /local/prefix=/server/prefix", pm)
+		}
+		c.LocalPrefix, c.ServerPrefix = local, server
+	}
+	var err error
+	if v := get("HANDOFF_BUDGET_USD"); v != "" {
+		if c.BudgetUSD, err = strconv.ParseFloat(v, 64); err != nil || c.BudgetUSD < 0 {
+			return c, fmt.Errorf("HANDOFF_BUDGET_USD=%q: want a non-negative number of US dollars", v)
+		}
+	}
+	if v := get("OPENHANDS_MAX_ITERATIONS"); v != "" {
+		if c.MaxIterations, err = strconv.Atoi(v); err != nil || c.MaxIterations < 1 {
+			return c, fmt.Errorf("OPENHANDS_MAX_ITERATIONS=%q: want a positive integer", v)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"OPENHANDS_POLL_INTERVAL", &c.PollInterval}, {"OPENHANDS_MAX_DURATION", &c.MaxDuration}} {
+		if v := get(d.name); v != "" {
+			if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst <= 0 {
+				return c, fmt.Errorf("%s=%q: want a duration such as 2s or 30m", d.name, v)
+			}
+		}
+	}
+	return c, c.validate()
+}
+
+// validate reports configuration mistakes a user can fix, naming the
+// variable to change. It does not require URL: that is checked by New.
+func (c Config) validate() error {
+	switch c.Target {
+	case "", TargetAgentServer, TargetCloud:
+	default:
+		return fmt.Errorf("OPENHANDS_TARGET=%q: want agent-server or cloud", c.Target)
+	}
+	switch c.Workspace {
+	case "", WorkspaceShared, WorkspaceUpload:
+	default:
+		return fmt.Errorf("OPENHANDS_WORKSPACE=%q: want shared or upload", c.Workspace)
+	}
+	if (c.LocalPrefix == "") != (c.ServerPrefix == "") {
+		return fmt.Errorf("OPENHANDS_PATH_MAP: set both the local and the server prefix")
+	}
+	return nil
+}
+
+// withDefaults returns c with every zero field replaced by its default.
+func (c Config) withDefaults() Config {
+	if c.Target == "" {
+		c.Target = TargetAgentServer
+	}
+	if c.AuthHeader == "" {
+		c.AuthHeader = "X-Session-API-Key"
+		if c.Target == TargetCloud {
+			c.AuthHeader = "Authorization"
+		}
+	}
+	if c.Workspace == "" {
+		c.Workspace = WorkspaceShared
+	}
+	if c.UploadDir == "" {
+		c.UploadDir = "/workspace/handoff"
+	}
+	if c.RepoDir == "" {
+		name := c.Repository[strings.LastIndex(c.Repository, "/")+1:]
+		c.RepoDir = strings.TrimSuffix("/workspace/project/"+name, "/")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.PollInterval, 2*time.Second)
+	def(&c.BackoffBase, 500*time.Millisecond)
+	def(&c.BackoffMax, 30*time.Second)
+	def(&c.MaxRetryAfter, 2*time.Minute)
+	def(&c.BreakerCooldown, 30*time.Second)
+	def(&c.CancelTimeout, 10*time.Second)
+	def(&c.RequestTimeout, 60*time.Second)
+	if c.MaxIterations <= 0 {
+		c.MaxIterations = 100
+	}
+	if c.MaxRetries <= 0 {
+		c.MaxRetries = 6
+	}
+	if c.BreakerFailures <= 0 {
+		c.BreakerFailures = 8
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// models returns the ordered, de-duplicated list of models to try: the
+// task's model (or the configured default), then the fallbacks.
+func (c Config) models(taskModel string) []string {
+	first := taskModel
+	if first == "" {
+		first = c.Model
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range append([]string{first}, c.Models...) {
+		if m != "" && !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
