@@ -111,7 +111,7 @@ func (c *conv) step() (restart bool) {
 	c.emit(map[string]any{"kind": "ActionEvent", "source": "agent", "thought": []any{map[string]any{"type": "text", "text": "Working."}},
 		"action": action, "tool_name": tool, "tool_call_id": callID, "llm_response_id": "resp_" + callID,
 		"tool_call": map[string]any{"id": callID, "name": tool, "arguments": `{"command":"echo"}`, "origin": "completion"},
-		"summary": fmt.Sprintf("step %d of the scripted agent", c.Actions)})
+		"summary":   fmt.Sprintf("step %d of the scripted agent", c.Actions)})
 	c.emit(map[string]any{"kind": "ObservationEvent", "source": "environment", "tool_name": tool, "tool_call_id": callID,
 		"action_id": c.events[len(c.events)-1]["id"],
 		"observation": map[string]any{"kind": "TerminalObservation", "command": "echo", "exit_code": 0,
