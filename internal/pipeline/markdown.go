@@ -1,0 +1,47 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteMarkdown writes the summary as Markdown, for $GITHUB_STEP_SUMMARY.
+func (s *Summary) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	outcome := "succeeded"
+	switch {
+	case s.Interrupted:
+		outcome = "interrupted"
+	case !s.OK():
+		outcome = "failed"
+	}
+	fmt.Fprintf(&b, "### Pipeline `%s` %s in %s (%s)\n\n", s.Pipeline, outcome, formatDuration(s.Wall), s.Mode)
+	b.WriteString("| | |\n|---|---|\n")
+	for _, f := range s.figures() {
+		fmt.Fprintf(&b, "| %s | %s |\n", f[0], mdCell(f[1]))
+	}
+	b.WriteString("\n| stage | kind | status | start | duration |\n|---|---|---|---:|---:|\n")
+	for _, r := range s.Stages {
+		start := "—"
+		if r.Started {
+			start = formatDuration(r.Start)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdCell(r.Name), r.Kind, r.Status, start, formatDuration(r.Duration()))
+	}
+	if mods := s.Modules(); len(mods) > 0 {
+		b.WriteString("\n| module | status | kept tests | coverage before → after |\n|---|---|---:|---|\n")
+		for _, m := range mods {
+			fmt.Fprintf(&b, "| %s | %s | %d | %s |\n", mdCell(m.Module), mdCell(moduleStatus(m)), m.Kept, coverageText(m))
+		}
+	}
+	b.WriteString("\n```text\n")
+	s.WriteTimeline(&b, 60)
+	b.WriteString("```\n\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}

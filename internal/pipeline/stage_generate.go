@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/handoff-dev/handoff/internal/task"
+)
+
+// generateStage submits one task per module and returns once all are
+// queued. In blocking mode it waits for each task before submitting the
+// next, as a pipeline without handoff would.
+func (r *runner) generateStage(ctx context.Context, s *Stage, rec *StageRecord) (StageStatus, string) {
+	spec := s.Generate
+	modules, err := resolveModules(r.workspace, spec.Modules)
+	if err != nil {
+		return StageFailed, fmt.Sprintf("%v (%s:%d)", err, r.p.File, spec.ModulesLine)
+	}
+	agentName := spec.Agent
+	if agentName == "" {
+		agentName = r.p.Agent
+	}
+	for _, m := range modules {
+		req := task.Request{
+			Workspace:      r.workspace,
+			Module:         m,
+			Output:         expandOutput(spec.Output, m),
+			Coverage:       spec.Coverage,
+			Agent:          agentName,
+			Model:          spec.Model,
+			IdempotencyKey: "pipeline/" + r.sum.RunID + "/" + s.Name + "/" + m,
+			Labels:         map[string]string{"pipeline": r.p.Name, "run": r.sum.RunID, "stage": s.Name},
+		}
+		id, err := r.o.Tasks.Submit(ctx, req)
+		if ctx.Err() != nil {
+			return StageCancelled, "stopped: the run was interrupted"
+		}
+		if err != nil {
+			return StageFailed, fmt.Sprintf("submitting %s: %v", m, err)
+		}
+		t := &TaskRecord{ID: id, Stage: s.Name, Module: m, Submitted: r.since()}
+		r.addTask(t)
+		r.mu.Lock()
+		rec.Tasks = append(rec.Tasks, id)
+		r.mu.Unlock()
+		r.view.event("task %s submitted for %s", id, m)
+		if !r.o.Blocking {
+			continue
+		}
+		res, err := r.o.Tasks.Wait(ctx, id, 0)
+		if ctx.Err() != nil {
+			return StageCancelled, "stopped: the run was interrupted"
+		}
+		r.mu.Lock()
+		if err != nil {
+			t.WaitError = err.Error()
+		} else {
+			t.Result = res
+		}
+		r.mu.Unlock()
+		r.view.event("task %s (%s) %s", id, m, describeResult(t))
+	}
+	return StageSucceeded, fmt.Sprintf("%d task(s) submitted", len(modules))
+}
+
+// describeResult is a short account of a task's outcome.
+func describeResult(t *TaskRecord) string {
+	if t.Result == nil {
+		if t.WaitError != "" {
+			return "no result: " + t.WaitError
+		}
+		return string(t.State())
+	}
+	r := t.Result
+	if r.Status != task.StateCompleted {
+		if r.Error != "" {
+			return string(r.Status) + ": " + r.Error
+		}
+		return string(r.Status)
+	}
+	verdict := "succeeded"
+	if !r.Success {
+		verdict = "below threshold"
+	}
+	s := fmt.Sprintf("%s: coverage %.1f%% → %.1f%% (threshold %.0f%%), %d test(s) kept",
+		verdict, r.Coverage.Before, r.Coverage.After, r.Coverage.Threshold, len(r.Tests.Kept))
+	if r.Error != "" {
+		s += ": " + r.Error
+	}
+	return s
+}

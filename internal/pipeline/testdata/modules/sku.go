@@ -1,0 +1,3 @@
+package sku
+
+func A() int { return 1 }
