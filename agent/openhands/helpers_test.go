@@ -2,6 +2,7 @@ package openhands_test
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +60,25 @@ type bundle struct {
 	log   *bytes.Buffer
 	state *agenttest.MemoryState
 	prog  *progress
+	slog  *syncBuffer // the agent's structured log
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // progress records progress lines and signals the first one.
@@ -95,10 +115,11 @@ func setup(t *testing.T, opts openhandstest.Options) *bundle {
 	srv := openhandstest.NewServer(t, opts)
 	fx := agenttest.NewFixture(t, "go")
 	b := &bundle{srv: srv, task: fx.Task, log: &bytes.Buffer{}, state: agenttest.NewMemoryState(),
-		prog: &progress{first: make(chan struct{})}}
+		prog: &progress{first: make(chan struct{})}, slog: &syncBuffer{}}
 	b.task.ID = "task-" + strings.ReplaceAll(t.Name(), "/", "-")
 	b.task.Log, b.task.State, b.task.Progress = b.log, b.state, b.prog.add
 	b.cfg = fastConfig(srv.URL)
+	b.cfg.Logger = slog.New(slog.NewTextHandler(b.slog, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return b
 }
 
@@ -121,7 +142,7 @@ func (b *bundle) agent(t *testing.T) *openhands.Agent {
 // requireNoSecrets fails t if a secret shows in any text handoff keeps.
 func (b *bundle) requireNoSecrets(t *testing.T, texts ...string) {
 	t.Helper()
-	texts = append(texts, b.log.String(), b.prog.all())
+	texts = append(texts, b.log.String(), b.prog.all(), b.slog.String())
 	for _, s := range texts {
 		require.NotContains(t, s, sessionKey)
 		require.NotContains(t, s, llmKey)
