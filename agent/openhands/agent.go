@@ -90,6 +90,7 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	collisions := 0
 	for {
 		st.ModelIndex = min(st.ModelIndex, len(models)-1)
 		model := models[st.ModelIndex]
@@ -97,13 +98,21 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 			return nil, fmt.Errorf("%w: the task's conversations cost $%.4f of the $%.4f budget (HANDOFF_BUDGET_USD)",
 				ErrBudget, st.spent(""), b)
 		}
-		if st.ConversationID == "" {
+		derived := st.ConversationID == ""
+		if derived {
 			st.ConversationID, st.StartTask = conversationID(t.ID, t.Round, st.Gen), ""
 			if err := st.save(ctx, t.State); err != nil {
 				return nil, err
 			}
 		}
-		id, err := a.attach(ctx, t, st, model)
+		id, err := a.attach(ctx, t, st, model, derived)
+		if errors.Is(err, errForeign) && collisions < 10 {
+			collisions++
+			if err := a.fresh(ctx, t, st); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				a.cleanup(ctx, st.ConversationID)
@@ -167,11 +176,19 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 	}
 }
 
-// attach finds the conversation recorded in st or creates it.
-func (a *Agent) attach(ctx context.Context, t *agent.Task, st *runState, model string) (string, error) {
+// errForeign means a conversation exists under an ID this task derived but
+// never recorded: another task (another handoff database using the same
+// server) owns it.
+var errForeign = errors.New("openhands: the derived conversation ID belongs to another task")
+
+// attach finds the conversation recorded in st or creates it. derived says
+// the ID was derived in this run rather than read from the task's state.
+func (a *Agent) attach(ctx context.Context, t *agent.Task, st *runState, model string, derived bool) (string, error) {
 	id := st.ConversationID
 	if _, ok, err := a.be.find(ctx, id); err != nil {
 		return "", err
+	} else if ok && derived {
+		return "", errForeign
 	} else if ok {
 		a.cfg.Logger.InfoContext(ctx, "openhands: re-attached to the recorded conversation", "conversation", id)
 		fmt.Fprintf(t.Log, "openhands: re-attached to conversation %s\n", id)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/agent/agenttest"
 	"github.com/handoff-dev/handoff/agent/openhands"
 	"github.com/handoff-dev/handoff/agent/openhands/openhandstest"
 )
@@ -397,4 +398,24 @@ func (s *dyingState) Put(ctx context.Context, k, v string) error {
 	err := s.inner.Put(ctx, k, v)
 	s.die()
 	return err
+}
+
+func TestSameTaskIDFromAnotherDatabaseGetsItsOwnConversation(t *testing.T) {
+	t.Parallel()
+	b := setup(t, openhandstest.Options{})
+	a := b.agent(t)
+	_, err := a.Run(context.Background(), b.task)
+	require.NoError(t, err)
+
+	// Another handoff database, same task ID, same server: its derived ID is
+	// taken, so it must not adopt the other task's conversation.
+	other := agenttest.NewFixture(t, "go")
+	other.Task.ID, other.Task.Log, other.Task.Progress = b.task.ID, b.log, func(string) {}
+	rep, err := a.Run(context.Background(), other.Task)
+	require.NoError(t, err)
+	convs := b.srv.Conversations()
+	require.Len(t, convs, 2)
+	require.Equal(t, convs[1].ID, rep.Details["conversation_id"])
+	require.Equal(t, other.Task.Dir, convs[1].WorkingDir)
+	require.Equal(t, goTest, readFile(t, other.Task.Dir, "calc_test.go"))
 }

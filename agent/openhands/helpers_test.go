@@ -129,6 +129,7 @@ func fastConfig(url string) openhands.Config {
 		URL: url, APIKey: sessionKey, LLMAPIKey: llmKey, Model: "test/model-a",
 		PollInterval: time.Millisecond, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
 		MaxRetryAfter: 3 * time.Second, CancelTimeout: 3 * time.Second, MaxIterations: 20,
+		Logger: slog.New(slog.DiscardHandler),
 	}
 }
 
