@@ -392,7 +392,9 @@ type dyingState struct {
 	die   func()
 }
 
-func (s *dyingState) Get(ctx context.Context, k string) (string, bool, error) { return s.inner.Get(ctx, k) }
+func (s *dyingState) Get(ctx context.Context, k string) (string, bool, error) {
+	return s.inner.Get(ctx, k)
+}
 
 func (s *dyingState) Put(ctx context.Context, k, v string) error {
 	err := s.inner.Put(ctx, k, v)
