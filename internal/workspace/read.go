@@ -1,0 +1,194 @@
+package workspace
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// ReadFile returns a file's contents as of the snapshot, as they would be
+// checked out (for a symlink, its target). ok is false when the snapshot had
+// no file at rel.
+func (s Snapshot) ReadFile(ctx context.Context, rel string) (data []byte, ok bool, err error) {
+	rel, err = cleanRel(rel)
+	if err != nil {
+		return nil, false, err
+	}
+	found, err := s.lookup(ctx, []string{rel})
+	if err != nil {
+		return nil, false, err
+	}
+	e, ok := found[rel]
+	if !ok {
+		return nil, false, nil
+	}
+	data, err = s.content(ctx, rel, e)
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s from snapshot %s: %w", rel, s.ID, err)
+	}
+	return data, true, nil
+}
+
+// Changed reports whether the live workspace file rel differs from the
+// snapshot: in content, or by existing now but not then, or the reverse.
+func (s Snapshot) Changed(ctx context.Context, rel string) (bool, error) {
+	rel, err := Resolve(s.Workspace, rel)
+	if err != nil {
+		return false, err
+	}
+	reasons, err := s.drift(ctx, []string{rel})
+	if err != nil {
+		return false, err
+	}
+	return reasons[rel] != "", nil
+}
+
+// drift compares live workspace paths (already resolved) with the snapshot
+// and returns, for each path that differs, why; unchanged paths map to "".
+// A git workspace costs two git calls whatever the number of paths.
+func (s Snapshot) drift(ctx context.Context, rels []string) (map[string]string, error) {
+	snap, err := s.lookup(ctx, rels)
+	if err != nil {
+		return nil, err
+	}
+	reasons := make(map[string]string, len(rels))
+	var hashPaths []string // live regular files to compare with a git blob
+	for _, rel := range rels {
+		live, err := os.Lstat(filepath.Join(s.Workspace, filepath.FromSlash(rel)))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return nil, fmt.Errorf("compare %s with the snapshot: %w", rel, err)
+		}
+		e, had := snap[rel]
+		reason, decided := quickDrift(live, e, had)
+		if decided {
+			reasons[rel] = reason
+			continue
+		}
+		switch {
+		case s.Kind == KindGit && e.kind == entryFile:
+			hashPaths = append(hashPaths, rel)
+		default:
+			same, err := s.sameContent(ctx, rel, e, live)
+			if err != nil {
+				return nil, err
+			}
+			reasons[rel] = changedUnless(same)
+		}
+	}
+	if len(hashPaths) > 0 {
+		oids, err := s.hashLive(ctx, hashPaths)
+		if err != nil {
+			return nil, err
+		}
+		for i, rel := range hashPaths {
+			reasons[rel] = changedUnless(oids[i] == snap[rel].oid)
+		}
+	}
+	return reasons, nil
+}
+
+// Reasons a workspace file is not overwritten.
+const (
+	reasonChanged = "changed in the workspace after the snapshot was taken; handoff does not overwrite it — merge the new file by hand or apply again to an unchanged file"
+	reasonCreated = "created in the workspace after the snapshot was taken (the snapshot had no such file); handoff does not overwrite it — move it away and apply again"
+	reasonDeleted = "deleted from the workspace after the snapshot was taken; handoff does not recreate it — restore it and apply again"
+	reasonDir     = "is a directory in the workspace; handoff writes only files"
+)
+
+func changedUnless(same bool) string {
+	if same {
+		return ""
+	}
+	return reasonChanged
+}
+
+// quickDrift decides from types alone when it can.
+func quickDrift(live fs.FileInfo, e snapEntry, had bool) (reason string, decided bool) {
+	switch {
+	case live == nil && !had:
+		return "", true
+	case live != nil && live.IsDir():
+		if had && e.kind == entryDir {
+			return "", true
+		}
+		return reasonDir, true
+	case live == nil:
+		return reasonDeleted, true
+	case !had:
+		return reasonCreated, true
+	case live.Mode()&fs.ModeSymlink != 0:
+		return reasonChanged, e.kind != entrySymlink
+	case live.Mode().IsRegular():
+		return reasonChanged, e.kind != entryFile
+	default:
+		return reasonChanged, true
+	}
+}
+
+// sameContent compares a live file or symlink with the snapshot's bytes.
+func (s Snapshot) sameContent(ctx context.Context, rel string, e snapEntry, live fs.FileInfo) (bool, error) {
+	path := filepath.Join(s.Workspace, filepath.FromSlash(rel))
+	var now []byte
+	if live.Mode()&fs.ModeSymlink != 0 {
+		target, err := os.Readlink(path)
+		if err != nil {
+			return false, err
+		}
+		now = []byte(target)
+	} else {
+		if e.info != nil && e.info.Size() != live.Size() {
+			return false, nil
+		}
+		var err error
+		if now, err = os.ReadFile(path); err != nil {
+			return false, err
+		}
+	}
+	then, err := s.content(ctx, rel, e)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(now, then), nil
+}
+
+// hashLive returns the git object id each live file would get if added,
+// with the workspace's clean filters applied, in the order given.
+func (s Snapshot) hashLive(ctx context.Context, rels []string) ([]string, error) {
+	oids := make([]string, len(rels))
+	var batch []string
+	var batchIdx []int
+	for i, rel := range rels {
+		if strings.ContainsAny(rel, "\n\r") { // cannot travel on a line
+			out, err := gitCmd{dir: s.Workspace, args: []string{"hash-object", "--", rel}}.run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			oids[i] = strings.TrimSpace(string(out))
+			continue
+		}
+		batch = append(batch, rel)
+		batchIdx = append(batchIdx, i)
+	}
+	if len(batch) == 0 {
+		return oids, nil
+	}
+	in := strings.NewReader(strings.Join(batch, "\n") + "\n")
+	out, err := gitCmd{dir: s.Workspace, stdin: in, args: []string{"hash-object", "--stdin-paths"}}.run(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("compare workspace files with snapshot %s: %w", s.ID, err)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != len(batch) {
+		return nil, fmt.Errorf("compare workspace files with snapshot %s: git hash-object returned %d ids for %d files", s.ID, len(lines), len(batch))
+	}
+	for j, oid := range lines {
+		oids[batchIdx[j]] = oid
+	}
+	return oids, nil
+}

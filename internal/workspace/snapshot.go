@@ -1,0 +1,123 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Snapshot kinds.
+const (
+	KindGit  = "git"  // Ref is a git tree SHA pinned by refs/handoff/<ID>
+	KindCopy = "copy" // Ref is a copy of the files under <root>/.handoff/snapshots/<ID>
+)
+
+// Snapshot is the workspace as it was when Take ran. It is plain data,
+// serialisable to JSON and stored with the task; every method works from it
+// alone, in any process that can read the workspace.
+type Snapshot struct {
+	ID        string `json:"id"`        // the id given to Take; names the ref or copy
+	Workspace string `json:"workspace"` // absolute workspace root
+	Kind      string `json:"kind"`      // KindGit or KindCopy
+	Ref       string `json:"ref"`       // git tree SHA, or the snapshot copy directory
+}
+
+// idPattern keeps ids usable as a ref component and a directory name.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// Take captures the workspace at root (as returned by Root) as it is now,
+// without touching the user's files, index, HEAD or branches. id names the
+// snapshot (a task ID: letters, digits, '.', '_' or '-'); taking the same id
+// again replaces the earlier snapshot.
+//
+// In a git work tree the snapshot holds tracked files and untracked files
+// that are not ignored, with their current content; submodules are recorded
+// as commits, not content. Elsewhere the tree is copied, leaving out .git.
+// The .handoff directory at the root is always left out.
+func Take(ctx context.Context, root, id string) (Snapshot, error) {
+	if !validID(id) {
+		return Snapshot{}, fmt.Errorf("snapshot id %q is not usable: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", id)
+	}
+	if !filepath.IsAbs(root) {
+		return Snapshot{}, fmt.Errorf("workspace root %q is not absolute; get it from workspace.Root", root)
+	}
+	if _, err := EnsureStateDir(root); err != nil {
+		return Snapshot{}, err
+	}
+	if gd, ok := gitDir(root); ok {
+		tree, err := takeGit(ctx, root, gd, id)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		return Snapshot{ID: id, Workspace: root, Kind: KindGit, Ref: tree}, nil
+	}
+	dir, err := takeCopy(ctx, root, id)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return Snapshot{ID: id, Workspace: root, Kind: KindCopy, Ref: dir}, nil
+}
+
+// Release deletes what keeps the snapshot alive: refs/handoff/<ID>, or the
+// snapshot copy. Releasing twice, or after the workspace is gone, is not an
+// error.
+func (s Snapshot) Release(ctx context.Context) error {
+	if _, err := os.Stat(s.Workspace); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if !validID(s.ID) {
+		return fmt.Errorf("snapshot id %q is not valid; the task record is damaged", s.ID)
+	}
+	switch s.Kind {
+	case KindGit:
+		if _, ok := gitDir(s.Workspace); !ok {
+			return nil
+		}
+		_, err := gitCmd{dir: s.Workspace, args: []string{"update-ref", "-d", refName(s.ID)}}.run(ctx)
+		return err
+	case KindCopy:
+		dir, err := s.copyDir()
+		if err != nil {
+			return err
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("release snapshot %s: %w", s.ID, err)
+		}
+		return nil
+	default:
+		return s.badKind()
+	}
+}
+
+// validID reports whether id can name a ref component and a directory.
+func validID(id string) bool {
+	return idPattern.MatchString(id) && !strings.Contains(id, "..") && !strings.HasSuffix(id, ".lock") && !strings.HasSuffix(id, ".")
+}
+
+// refName is the ref that keeps a git snapshot's tree from gc.
+func refName(id string) string { return "refs/handoff/" + id }
+
+// snapshotsDir is where copy snapshots live.
+func snapshotsDir(root string) string {
+	return filepath.Join(root, StateDirName, "snapshots")
+}
+
+// copyDir returns s.Ref after checking that it is the snapshot copy
+// directory for s.ID, so a damaged record can never make handoff read or
+// delete another directory.
+func (s Snapshot) copyDir() (string, error) {
+	want := filepath.Join(snapshotsDir(s.Workspace), s.ID)
+	if s.ID == "" || filepath.Clean(s.Ref) != want {
+		return "", fmt.Errorf("snapshot %q records the copy directory %q, expected %s; the task record is damaged, submit the task again", s.ID, s.Ref, want)
+	}
+	return want, nil
+}
+
+func (s Snapshot) badKind() error {
+	return fmt.Errorf("snapshot %q has unknown kind %q (want %q or %q); the task record is damaged, submit the task again", s.ID, s.Kind, KindGit, KindCopy)
+}
