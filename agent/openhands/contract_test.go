@@ -279,10 +279,10 @@ func TestContractCatchesDrift(t *testing.T) {
 	for name, ex := range map[string]openhandstest.Exchange{
 		"workspace without working_dir": {Method: "POST", Path: "/api/conversations", RequestHeader: h,
 			RequestBody: []byte(`{"agent":{"kind":"Agent","llm":{"model":"m"}},"workspace":{"kind":"LocalWorkspace"}}`),
-			Status: 201, ResponseHeader: h, ResponseBody: []byte(`{}`)},
+			Status:      201, ResponseHeader: h, ResponseBody: []byte(`{}`)},
 		"unknown confirmation policy": {Method: "POST", Path: "/api/conversations", RequestHeader: h,
 			RequestBody: []byte(`{"agent":{"kind":"Agent","llm":{"model":"m"}},"workspace":{"kind":"LocalWorkspace","working_dir":"/w"},"confirmation_policy":{"kind":"Sometimes"}}`),
-			Status: 201, ResponseHeader: h, ResponseBody: []byte(`{}`)},
+			Status:      201, ResponseHeader: h, ResponseBody: []byte(`{}`)},
 		"conversation without agent": {Method: "GET", Path: "/api/conversations/6ba7b810-9dad-11d1-80b4-00c04fd430c8",
 			RequestHeader: http.Header{}, Status: 200, ResponseHeader: h,
 			ResponseBody: []byte(`{"id":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","workspace":{"kind":"LocalWorkspace","working_dir":"/w"}}`)},
