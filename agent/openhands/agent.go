@@ -155,9 +155,11 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 			}
 			return a.stopped(ctx, t, st, id, model, o, err)
 		case endRestart, endWedged:
-			a.cfg.Logger.WarnContext(ctx, "openhands: conversation lost", "conversation", id, "detail", o.detail)
-			fmt.Fprintf(t.Log, "openhands: conversation %s lost: %s\n", id, o.detail)
-			a.be.pause(context.WithoutCancel(ctx), id) //nolint:errcheck // best effort on a dead conversation
+			a.cfg.Logger.WarnContext(ctx, "openhands: conversation lost", "conversation", id, "detail", a.redact(o.detail))
+			fmt.Fprintf(t.Log, "openhands: conversation %s lost: %s\n", id, a.redact(o.detail))
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.CancelTimeout)
+			a.be.pause(pctx, id) //nolint:errcheck // best effort on a lost conversation
+			cancel()
 			left := a.cfg.BudgetUSD == 0 || st.spent("") < a.cfg.BudgetUSD
 			if st.Retried < 1 && left && (t.Deadline.IsZero() || time.Now().Before(t.Deadline)) {
 				st.Retried++

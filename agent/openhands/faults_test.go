@@ -2,6 +2,7 @@ package openhands_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -420,4 +421,15 @@ func TestSameTaskIDFromAnotherDatabaseGetsItsOwnConversation(t *testing.T) {
 	require.Equal(t, convs[1].ID, rep.Details["conversation_id"])
 	require.Equal(t, other.Task.Dir, convs[1].WorkingDir)
 	require.Equal(t, goTest, readFile(t, other.Task.Dir, "calc_test.go"))
+}
+
+func TestSecretsEchoedByTheServerAreScrubbed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, openhandstest.Options{Scenario: openhandstest.Scenario{Kind: openhandstest.Fail,
+		ErrorCode: "RuntimeError", ErrorDetail: "request with api_key=" + llmKey + " refused"}})
+	rep, err := b.agent(t).Run(context.Background(), b.task)
+	require.ErrorIs(t, err, openhands.ErrConversation)
+	require.ErrorContains(t, err, "api_key=[redacted] refused")
+	repJSON, _ := json.Marshal(rep)
+	b.requireNoSecrets(t, err.Error(), string(repJSON))
 }

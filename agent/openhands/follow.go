@@ -230,22 +230,22 @@ func (f *follower) readEvents(ctx context.Context, o *outcome) error {
 
 // handle takes in one event. Unknown kinds are logged and otherwise ignored.
 func (f *follower) handle(e *event, o *outcome) {
-	line := e.describe()
+	line := f.a.redact(e.describe())
 	switch e.Kind {
 	case "ActionEvent":
 		o.actions++
 		o.lastAction = line
 		if e.Action != nil && e.Action.Kind == "FinishAction" {
-			o.summary = e.Action.Message
+			o.summary = f.a.redact(e.Action.Message)
 		}
 	case "MessageEvent":
 		if e.Source == "agent" && e.LLMMessage != nil && o.summary == "" {
 			o.summary = strings.TrimPrefix(line, "agent message: ")
 		}
 	case "ConversationErrorEvent":
-		f.errCode, f.errText = e.Code, e.Detail
+		f.errCode, f.errText = e.Code, f.a.redact(e.Detail)
 	}
-	fmt.Fprintf(f.t.Log, "openhands %s: %s\n", e.Kind, f.a.redact(line))
+	fmt.Fprintf(f.t.Log, "openhands %s: %s\n", e.Kind, line)
 }
 
 // classifyError decides what an error status means.
