@@ -19,32 +19,44 @@ import (
 // task shares its circuit breaker.
 type Agent struct {
 	cfg Config
+	err error // the configuration problem Check reports
 	cl  *client
 	be  backend
 }
 
-// New returns an Agent for cfg. It fails when cfg names no server or is
-// inconsistent, with a message naming the variable to set.
-func New(cfg Config) (*Agent, error) {
+// New returns an Agent for cfg. A configuration problem (no URL, no Cloud
+// repository, an unparsable variable) is reported by Check and by Run.
+func New(cfg Config) *Agent {
+	a := &Agent{}
+	a.err = a.configure(cfg)
+	return a
+}
+
+// Check reports whether the agent is configured, naming the variable to set
+// when it is not. It implements agent.Checker.
+func (a *Agent) Check() error { return a.err }
+
+func (a *Agent) configure(cfg Config) error {
 	if err := cfg.validate(); err != nil {
-		return nil, err
+		return fmt.Errorf("openhands: %w", err)
 	}
 	cfg = cfg.withDefaults()
+	a.cfg = cfg
 	if cfg.URL == "" {
-		return nil, errors.New("openhands: no server: set OPENHANDS_URL (e.g. http://localhost:8000 for an agent server, " +
+		return errors.New("openhands: no server: set OPENHANDS_URL (e.g. http://localhost:8000 for an agent server, " +
 			"https://app.all-hands.dev with OPENHANDS_TARGET=cloud for OpenHands Cloud)")
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("openhands: OPENHANDS_URL=%q is not an http(s) URL", cfg.URL)
+		return fmt.Errorf("openhands: OPENHANDS_URL=%q is not an http(s) URL", cfg.URL)
 	}
 	if cfg.Target == TargetCloud && cfg.Repository == "" {
-		return nil, errors.New("openhands: OpenHands Cloud works on a repository: set OPENHANDS_REPOSITORY=owner/name " +
+		return errors.New("openhands: OpenHands Cloud works on a repository: set OPENHANDS_REPOSITORY=owner/name " +
 			"(and OPENHANDS_BRANCH) to the repository and branch holding the module")
 	}
 	base := strings.TrimRight(cfg.URL, "/")
 	failures := uint32(cfg.BreakerFailures)
-	cl := &client{base: base, cfg: cfg, secrets: []string{cfg.APIKey, cfg.LLMAPIKey},
+	a.cl = &client{base: base, cfg: cfg, secrets: []string{cfg.APIKey, cfg.LLMAPIKey},
 		breaker: gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 			Name:        base,
 			Timeout:     cfg.BreakerCooldown,
@@ -54,13 +66,12 @@ func New(cfg Config) (*Agent, error) {
 				cfg.Logger.Warn("openhands: circuit breaker", "server", name, "from", from.String(), "to", to.String())
 			},
 		})}
-	a := &Agent{cfg: cfg, cl: cl}
 	if cfg.Target == TargetCloud {
-		a.be = &cloud{cl: cl, cfg: cfg, sandboxes: map[string]string{}}
+		a.be = &cloud{cl: a.cl, cfg: cfg, sandboxes: map[string]string{}}
 	} else {
-		a.be = &agentServer{cl: cl, cfg: cfg}
+		a.be = &agentServer{cl: a.cl, cfg: cfg}
 	}
-	return a, nil
+	return nil
 }
 
 // Name is "openhands".
@@ -73,6 +84,9 @@ func (a *Agent) Languages() []string { return []string{"go", "python"} }
 // Run creates (or re-attaches to) the task's conversation, follows it to
 // its end, and brings the files the agent wrote into t.Dir.
 func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("openhands: not started: %w", err)
 	}

@@ -131,13 +131,22 @@ type Config struct {
 	// Logger receives structured logs; nil means slog.Default(). Secrets
 	// never reach it.
 	Logger *slog.Logger
+
+	envErr error // what FromEnv could not parse, reported by Agent.Check
 }
 
 // FromEnv reads a Config from the environment variables named on its
-// fields.
-func FromEnv() (Config, error) { return fromLookup(os.LookupEnv) }
+// fields. Values it cannot parse are reported by the Agent's Check (and Run),
+// naming the variable.
+func FromEnv() Config { return fromLookup(os.LookupEnv) }
 
-func fromLookup(lookup func(string) (string, bool)) (Config, error) {
+func fromLookup(lookup func(string) (string, bool)) Config {
+	c, err := parseEnv(lookup)
+	c.envErr = err
+	return c
+}
+
+func parseEnv(lookup func(string) (string, bool)) (Config, error) {
 	get := func(k string) string { v, _ := lookup(k); return strings.TrimSpace(v) }
 	c := Config{
 		URL:        get("OPENHANDS_URL"),
@@ -192,12 +201,15 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 			}
 		}
 	}
-	return c, c.validate()
+	return c, nil
 }
 
 // validate reports configuration mistakes a user can fix, naming the
 // variable to change. It does not require URL: that is checked by New.
 func (c Config) validate() error {
+	if c.envErr != nil {
+		return c.envErr
+	}
 	switch c.Target {
 	case "", TargetAgentServer, TargetCloud:
 	default:

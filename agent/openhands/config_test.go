@@ -16,7 +16,7 @@ func lookupMap(m map[string]string) func(string) (string, bool) {
 
 func TestFromEnv(t *testing.T) {
 	t.Parallel()
-	c, err := fromLookup(lookupMap(map[string]string{
+	c := fromLookup(lookupMap(map[string]string{
 		"OPENHANDS_URL": "http://oh:8000", "OPENHANDS_API_KEY": "k", "OPENROUTER_API_KEY": "or-key",
 		"LLM_MODEL": "openrouter/a", "HANDOFF_MODELS": " b, ,c ", "LLM_BASE_URL": "http://llm",
 		"HANDOFF_BUDGET_USD": "1.5", "OPENHANDS_MAX_ITERATIONS": "40", "OPENHANDS_WORKSPACE": "upload",
@@ -24,7 +24,7 @@ func TestFromEnv(t *testing.T) {
 		"OPENHANDS_KEEP_ON_CANCEL": "true", "OPENHANDS_TARGET": "cloud", "OPENHANDS_REPOSITORY": "acme/calc",
 		"OPENHANDS_BRANCH": "dev", "OPENHANDS_AUTH_HEADER": "X-Access-Token", "OPENHANDS_CONFIRMATION": "reject",
 	}))
-	require.NoError(t, err)
+	require.NoError(t, c.validate())
 	require.Equal(t, "or-key", c.LLMAPIKey, "OPENROUTER_API_KEY is the fallback for LLM_API_KEY")
 	require.Equal(t, []string{"b", "c"}, c.Models)
 	require.Equal(t, []string{"openrouter/a", "b", "c"}, c.models(""))
@@ -41,14 +41,14 @@ func TestFromEnv(t *testing.T) {
 	require.Equal(t, TargetCloud, c.Target)
 	require.Equal(t, "X-Access-Token", c.AuthHeader)
 
-	c, err = fromLookup(lookupMap(map[string]string{"LLM_API_KEY": "llm", "OPENROUTER_API_KEY": "or"}))
-	require.NoError(t, err)
+	c = fromLookup(lookupMap(map[string]string{"LLM_API_KEY": "llm", "OPENROUTER_API_KEY": "or"}))
+	require.NoError(t, c.validate())
 	require.Equal(t, "llm", c.LLMAPIKey, "LLM_API_KEY wins over OPENROUTER_API_KEY")
 
 	for k, v := range map[string]string{"HANDOFF_BUDGET_USD": "lots", "OPENHANDS_MAX_ITERATIONS": "0",
 		"OPENHANDS_WORKSPACE": "nfs", "OPENHANDS_PATH_MAP": "/only-local", "OPENHANDS_POLL_INTERVAL": "fast",
 		"OPENHANDS_TARGET": "v0"} {
-		_, err := fromLookup(lookupMap(map[string]string{k: v}))
+		err := New(fromLookup(lookupMap(map[string]string{"OPENHANDS_URL": "http://x", k: v}))).Check()
 		require.ErrorContains(t, err, k, "the message names the variable")
 	}
 }

@@ -19,8 +19,8 @@ func TestConformance(t *testing.T) {
 		if upload {
 			cfg.Workspace, cfg.UploadDir = openhands.WorkspaceUpload, t.TempDir()
 		}
-		a, err := openhands.New(cfg)
-		require.NoError(t, err)
+		a := openhands.New(cfg)
+		require.NoError(t, a.Check())
 		return a
 	}
 	for _, mode := range []struct {

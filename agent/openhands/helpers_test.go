@@ -135,8 +135,8 @@ func fastConfig(url string) openhands.Config {
 
 func (b *bundle) agent(t *testing.T) *openhands.Agent {
 	t.Helper()
-	a, err := openhands.New(b.cfg)
-	require.NoError(t, err)
+	a := openhands.New(b.cfg)
+	require.NoError(t, a.Check())
 	return a
 }
 

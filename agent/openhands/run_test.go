@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/agent/agenttest"
 	"github.com/handoff-dev/handoff/agent/openhands"
 	"github.com/handoff-dev/handoff/agent/openhands/openhandstest"
 )
@@ -143,16 +144,22 @@ func TestRunRefusesUnsupportedLanguageAndNoModel(t *testing.T) {
 	require.Empty(t, b.srv.Exchanges(), "nothing is sent without a model")
 }
 
-func TestNewNamesTheVariableToSet(t *testing.T) {
+func TestCheckNamesTheVariableToSet(t *testing.T) {
 	t.Parallel()
-	_, err := openhands.New(openhands.Config{})
-	require.ErrorContains(t, err, "OPENHANDS_URL")
-	_, err = openhands.New(openhands.Config{URL: "ftp://x"})
-	require.ErrorContains(t, err, "OPENHANDS_URL")
-	_, err = openhands.New(openhands.Config{URL: "https://app.all-hands.dev", Target: openhands.TargetCloud})
-	require.ErrorContains(t, err, "OPENHANDS_REPOSITORY")
-	_, err = openhands.New(openhands.Config{URL: "http://x", Workspace: "nfs"})
-	require.ErrorContains(t, err, "OPENHANDS_WORKSPACE")
+	for want, cfg := range map[string]openhands.Config{
+		"OPENHANDS_URL":         {},
+		"is not an http(s) URL": {URL: "ftp://x"},
+		"OPENHANDS_REPOSITORY":  {URL: "https://app.all-hands.dev", Target: openhands.TargetCloud},
+		"OPENHANDS_WORKSPACE":   {URL: "http://x", Workspace: "nfs"},
+	} {
+		a := openhands.New(cfg)
+		require.ErrorContains(t, a.Check(), want)
+		fx := agenttest.NewFixture(t, "go")
+		_, err := a.Run(context.Background(), fx.Task)
+		require.ErrorContains(t, err, want, "Run reports the same problem")
+		require.Equal(t, "openhands", a.Name())
+	}
+	var _ agent.Checker = openhands.New(openhands.Config{})
 }
 
 // writeTree is a helper for tests that need extra files in a directory.
