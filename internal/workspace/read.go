@@ -37,6 +37,8 @@ func (s Snapshot) ReadFile(ctx context.Context, rel string) (data []byte, ok boo
 
 // Changed reports whether the live workspace file rel differs from the
 // snapshot: in content, or by existing now but not then, or the reverse.
+// For a directory present in both it reports false without looking inside;
+// ask about the files. It costs two git calls for a git snapshot.
 func (s Snapshot) Changed(ctx context.Context, rel string) (bool, error) {
 	rel, err := Resolve(s.Workspace, rel)
 	if err != nil {

@@ -16,6 +16,10 @@ import (
 // resolves outside root (or dangles). The final component need not exist.
 // Every rejection wraps ErrOutsideWorkspace.
 func Resolve(root, p string) (string, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return "", fmt.Errorf("workspace root %q: %w", root, err)
+	}
 	realRoot, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		return "", fmt.Errorf("workspace root %s cannot be resolved; pass an existing directory: %w", root, err)

@@ -20,6 +20,9 @@ func (s Snapshot) Restore(ctx context.Context, dst, rel string) error {
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
+	if dst, err = filepath.Abs(dst); err != nil {
+		return fmt.Errorf("restore %s: %w", rel, err)
+	}
 	if dir := path.Dir(rel); dir != "." {
 		if _, err := Resolve(dst, dir); err != nil {
 			return fmt.Errorf("restore %s: %w", rel, err)

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"errors"
 	"fmt"
@@ -36,9 +37,9 @@ func takeGit(ctx context.Context, root, gitDirPath, id string) (string, error) {
 		return "", fmt.Errorf("snapshot %s: %w", root, err)
 	}
 	// The copied index may track files under .handoff/ (if the user once
-	// forced them in); drop them. Cheap test first: the name appears in the
-	// index bytes whenever such an entry exists, even prefix-compressed.
-	if bytes.Contains(indexData, []byte(strings.TrimPrefix(StateDirName, "."))) {
+	// forced them in); drop them, but only when the index bytes say there
+	// may be some, to spare a git call on every snapshot.
+	if indexMayTrack(indexData, StateDirName+"/") {
 		if _, err := run("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", ":(top)"+StateDirName); err != nil {
 			return "", fmt.Errorf("snapshot %s: %w", root, err)
 		}
@@ -79,6 +80,17 @@ func addAll(ctx context.Context, root string, env []string) error {
 		}
 	}
 	return fmt.Errorf("git add kept failing on embedded repositories without commits in %s; commit in them or remove them", root)
+}
+
+// indexMayTrack reports whether an index file may hold an entry under the
+// top-level directory dir ("name/"). Index versions 2 and 3 store each path
+// whole; version 4 compresses paths against their predecessor, so for it the
+// answer is always yes. A false yes costs one git call; there is no false no.
+func indexMayTrack(index []byte, dir string) bool {
+	if len(index) >= 8 && binary.BigEndian.Uint32(index[4:8]) == 4 {
+		return true
+	}
+	return bytes.Contains(index, []byte(dir))
 }
 
 // copyIndex copies the index file (absent in a repository where nothing was

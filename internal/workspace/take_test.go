@@ -228,3 +228,15 @@ func TestTakeGitEmbeddedRepositoryWithoutCommits(t *testing.T) {
 	snap := takeSnapshot(t, root, "nested")
 	require.Equal(t, map[string]string{"README": "readme\n", "top.go": "package top\n"}, readTree(t, materialize(t, snap)))
 }
+
+func TestTakeGitIndexVersion4(t *testing.T) {
+	t.Parallel()
+	root := newRepo(t)
+	writeFiles(t, root, map[string]string{".handoff-notes": "n\n", ".handoff/forced": "f\n", "a.go": "package a\n"})
+	runGit(t, root, "add", "-A")
+	runGit(t, root, "add", "-f", ".handoff/forced")
+	runGit(t, root, "update-index", "--index-version", "4")
+	runGit(t, root, "commit", "-q", "-m", "v4")
+	snap := takeSnapshot(t, root, "v4")
+	require.Equal(t, map[string]string{".handoff-notes": "n\n", "a.go": "package a\n"}, readTree(t, materialize(t, snap)))
+}
