@@ -1,0 +1,280 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// goBuildAllowance is added to the test timeout for go test's own work
+// (compiling, linking); the test binary itself gets -timeout=TestTimeout.
+const goBuildAllowance = 2 * time.Minute
+
+// goToolchain verifies Go modules with go test.
+type goToolchain struct {
+	modRoot   string // absolute directory of go.mod
+	pkgDir    string // module's package directory, relative to the task directory
+	pkgImport string // its import path
+	files     []goModuleFile
+}
+
+func (g *goToolchain) language() string { return LanguageGo }
+
+func (g *goToolchain) prepare(ctx context.Context, s *session) error {
+	g.pkgDir = s.o.Module
+	if strings.HasSuffix(s.o.Module, ".go") {
+		g.pkgDir = path.Dir(s.o.Module)
+	}
+	root, err := findGoMod(s.o.Dir, s.abs(g.pkgDir))
+	if err != nil {
+		return err
+	}
+	g.modRoot = root
+	if err := g.download(ctx, s); err != nil {
+		return err
+	}
+	r, err := s.exec(ctx, command{Args: []string{"go", "env", "GOCACHE"}, Dir: root, Timeout: time.Minute, Trusted: true})
+	if err != nil {
+		return err
+	}
+	if c := strings.TrimSpace(string(r.Stdout)); r.Exit == 0 && filepath.IsAbs(c) {
+		s.writable = append(s.writable, c)
+	}
+	s.env = append(s.env, "GOPROXY=off", "TMPDIR="+s.scratch)
+	return g.listPackage(ctx, s)
+}
+
+// download fetches the module's requirements outside the sandbox, where
+// there is network; test runs are offline.
+func (g *goToolchain) download(ctx context.Context, s *session) error {
+	mod, err := os.ReadFile(filepath.Join(g.modRoot, "go.mod"))
+	if err != nil {
+		return fmt.Errorf("read go.mod: %w", err)
+	}
+	if !regexp.MustCompile(`(?m)^\s*require\b`).Match(mod) {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(g.modRoot, "vendor", "modules.txt")); err == nil {
+		return nil
+	}
+	r, err := s.exec(ctx, command{Args: []string{"go", "mod", "download"}, Dir: g.modRoot, Timeout: 10 * time.Minute, Trusted: true})
+	if err != nil {
+		return err
+	}
+	if r.Exit != 0 {
+		return fmt.Errorf("%w: go mod download failed (tests run offline, so every requirement must be downloadable beforehand; vendor the module or fix go.mod): %s",
+			ErrToolchain, excerpt(string(r.Stderr)))
+	}
+	return nil
+}
+
+// listPackage asks go list for the module's package: import path and files.
+func (g *goToolchain) listPackage(ctx context.Context, s *session) error {
+	r, err := s.exec(ctx, command{Args: []string{"go", "list", "-e", "-json", g.pattern(s, g.pkgDir)}, Dir: g.modRoot, Timeout: 2 * time.Minute, Trusted: true})
+	if err != nil {
+		return err
+	}
+	var p struct {
+		ImportPath string
+		GoFiles    []string
+		CgoFiles   []string
+		Error      *struct{ Err string }
+	}
+	if err := json.Unmarshal(r.Stdout, &p); err != nil {
+		return fmt.Errorf("%w: go list %s: %v: %s", ErrToolchain, g.pkgDir, err, excerpt(string(r.Stderr)))
+	}
+	if p.ImportPath == "" {
+		return fmt.Errorf("%w: go list found no package in %s: %s", ErrToolchain, g.pkgDir, excerpt(string(r.Stderr)))
+	}
+	g.pkgImport = p.ImportPath
+	sources := append(p.GoFiles, p.CgoFiles...)
+	if strings.HasSuffix(s.o.Module, ".go") {
+		base := path.Base(s.o.Module)
+		found := false
+		for _, f := range sources {
+			found = found || f == base
+		}
+		if !found {
+			return fmt.Errorf("%w: %s is not built on this platform (build constraints exclude it); give a file that is built", ErrUnsupportedModule, s.o.Module)
+		}
+		sources = []string{base}
+	}
+	g.files = nil
+	for _, f := range sources {
+		g.files = append(g.files, goModuleFile{ProfileName: p.ImportPath + "/" + f, Rel: path.Join(g.pkgDir, f)})
+	}
+	return loadGoModuleFiles(s.o.Dir, g.files)
+}
+
+// findGoMod walks up from dir to the task directory looking for go.mod.
+func findGoMod(taskDir, dir string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if d == taskDir || !strings.HasPrefix(d, taskDir) || d == filepath.Dir(d) {
+			return "", fmt.Errorf("%w: no go.mod between %s and the workspace root; handoff verifies Go code in modules (run go mod init)", ErrUnsupportedModule, dir)
+		}
+	}
+}
+
+// pattern is the go package pattern of a directory relative to the task
+// directory, as seen from the module root.
+func (g *goToolchain) pattern(s *session, rel string) string {
+	r, err := filepath.Rel(g.modRoot, s.abs(rel))
+	if err != nil || r == "." {
+		return "."
+	}
+	return "./" + filepath.ToSlash(r)
+}
+
+func (g *goToolchain) scope(o Options, changed []string) []string {
+	dirs := []string{g.pkgDir}
+	seen := map[string]bool{g.pkgDir: true}
+	for _, c := range append([]string{o.Output}, changed...) {
+		d := path.Dir(c)
+		if seen[d] || !hasGoFiles(filepath.Join(o.Dir, filepath.FromSlash(d))) {
+			continue
+		}
+		seen[d] = true
+		dirs = append(dirs, d)
+	}
+	return dirs
+}
+
+func hasGoFiles(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	return len(m) > 0
+}
+
+func (g *goToolchain) suite(ctx context.Context, s *session, sel selection) (*suiteResult, error) {
+	prof := s.scratchPath("cover-%d.out")
+	args := []string{"go", "test", "-count=1", "-json", "-timeout=" + s.o.TestTimeout.String(),
+		"-covermode=set", "-coverpkg=" + g.pkgImport, "-coverprofile=" + prof}
+	if len(sel.Skip) > 0 {
+		args = append(args, "-skip="+anchoredAlternation(sel.Skip))
+	}
+	if sel.Seed != 0 {
+		args = append(args, "-shuffle="+strconv.FormatInt(sel.Seed, 10))
+	}
+	for _, d := range s.scope {
+		args = append(args, g.pattern(s, d))
+	}
+	s.runs++
+	r, err := s.exec(ctx, command{Args: args, Dir: g.modRoot, Timeout: s.o.TestTimeout + goBuildAllowance})
+	if err != nil {
+		return nil, err
+	}
+	res, transcript := parseGoTestJSON(r.Stdout, g.modRoot, s.o.Dir)
+	s.logText(transcript)
+	s.logText(string(r.Stderr))
+	if r.TimedOut {
+		res.Aborted = true
+		for name, o := range res.Tests {
+			if o.Status == statusFail && res.Aborted {
+				res.Tests[name] = outcome{Status: statusTimeout, Output: o.Output}
+			}
+		}
+	}
+	if len(r.Stderr) > 0 && !res.BuildFailed && len(res.Tests) == 0 && r.Exit != 0 {
+		// go itself failed before building (a bad flag, a broken go.mod).
+		res.BuildFailed = true
+		res.BuildOutput = string(r.Stderr)
+		res.Build = parseGoIssues(res.BuildOutput, g.modRoot, s.o.Dir)
+	}
+	data, err := os.ReadFile(prof)
+	if err != nil || len(bytes.TrimSpace(data)) == 0 {
+		// Nothing ran (the build failed): nothing is covered.
+		data = []byte("mode: set\n")
+	}
+	if res.Coverage, err = goCoverage(data, g.files); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// perTest builds the test binary of each directory holding the tests once,
+// then runs it once per test with a coverage profile of its own.
+func (g *goToolchain) perTest(ctx context.Context, s *session, _ *suiteResult, names []string) (map[string]unitSet, map[string]string, error) {
+	units := map[string]unitSet{}
+	failed := map[string]string{}
+	byDir := map[string][]string{}
+	var dirs []string
+	for _, n := range names {
+		d := path.Dir(s.testFile[n])
+		if _, ok := byDir[d]; !ok {
+			dirs = append(dirs, d)
+		}
+		byDir[d] = append(byDir[d], n)
+	}
+	for _, d := range dirs {
+		bin := s.scratchPath("pkg-%d.test")
+		r, err := s.exec(ctx, command{
+			Args:    []string{"go", "test", "-c", "-o", bin, "-covermode=set", "-coverpkg=" + g.pkgImport, g.pattern(s, d)},
+			Dir:     g.modRoot,
+			Timeout: s.o.TestTimeout + goBuildAllowance,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if r.Exit != 0 {
+			s.logText(string(r.Stderr))
+			return nil, nil, fmt.Errorf("%w: building the test binary of %s failed after its tests passed: %s", ErrToolchain, d, excerpt(string(r.Stderr)))
+		}
+		for _, n := range byDir[d] {
+			prof := s.scratchPath("test-%d.out")
+			s.runs++
+			r, err := s.exec(ctx, command{
+				Args: []string{bin, "-test.run=" + anchoredAlternation([]string{n}), "-test.count=1", "-test.v",
+					"-test.timeout=" + s.o.TestTimeout.String(), "-test.paniconexit0", "-test.coverprofile=" + prof},
+				Dir:     s.abs(d),
+				Timeout: s.o.TestTimeout + time.Minute,
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			out := string(r.Stdout) + string(r.Stderr)
+			// A -run that matches nothing exits 0 too: only "--- PASS: name" counts.
+			if r.Exit != 0 || !strings.Contains(out, "--- PASS: "+n+" (") {
+				s.logText(out)
+				failed[n] = out
+				continue
+			}
+			data, err := os.ReadFile(prof)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: %s wrote no coverage profile: %v", ErrToolchain, n, err)
+			}
+			u, err := goUnits(data, g.files)
+			if err != nil {
+				return nil, nil, err
+			}
+			units[n] = u
+		}
+	}
+	return units, failed, nil
+}
+
+func (g *goToolchain) parse(_ context.Context, _ *session, rel string, src []byte) ([]testFunc, error) {
+	return parseGoTests(rel, src)
+}
+
+func (g *goToolchain) remove(_ context.Context, _ *session, rel string, src []byte, names []string) ([]byte, error) {
+	return removeGoTests(rel, src, names)
+}
+
+// anchoredAlternation is a -run/-skip pattern matching exactly the names.
+func anchoredAlternation(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = regexp.QuoteMeta(n)
+	}
+	return "^(" + strings.Join(q, "|") + ")$"
+}

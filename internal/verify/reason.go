@@ -1,0 +1,46 @@
+package verify
+
+// Reason codes for dropped tests, used verbatim in results
+// (tests.dropped[].reason). They are listed in the order the checks run.
+const (
+	// ReasonDisallowedChange: the agent touched a non-test file, go.mod or
+	// go.sum, requirements, a path outside the output area, or a test
+	// rewrote such a file while it ran. The entry is named by the path.
+	ReasonDisallowedChange = "disallowed_change"
+	// ReasonParseError: the test file does not parse. The entry is named by
+	// the file.
+	ReasonParseError = "parse_error"
+	// ReasonNoAssertion: the test has no assertion or failure call.
+	ReasonNoAssertion = "no_assertion"
+	// ReasonBuildFailed: the test does not compile (Go) or its file cannot be
+	// imported by pytest (Python).
+	ReasonBuildFailed = "build_failed"
+	// ReasonFailed: the test fails (or skips itself) in the first run.
+	ReasonFailed = "failed"
+	// ReasonTimeout: the test did not finish within the per-run timeout.
+	ReasonTimeout = "timeout"
+	// ReasonBreaksSuite: existing tests that passed before fail with the test
+	// present, or under shuffled order (Go).
+	ReasonBreaksSuite = "breaks_suite"
+	// ReasonFlaky: the test passed once but failed in one of the stability
+	// runs, or fails when run on its own.
+	ReasonFlaky = "flaky"
+	// ReasonNoCoverageGain: the test covers nothing that the baseline and the
+	// tests kept before it do not already cover.
+	ReasonNoCoverageGain = "no_coverage_gain"
+)
+
+// stage is the funnel step a reason removes a test at: 0 before built,
+// 1 before passed, 2 before stable, 3 before improved.
+func stage(reason string) int {
+	switch reason {
+	case ReasonDisallowedChange, ReasonParseError, ReasonNoAssertion, ReasonBuildFailed:
+		return 0
+	case ReasonFailed, ReasonTimeout, ReasonBreaksSuite:
+		return 1
+	case ReasonFlaky:
+		return 2
+	default:
+		return 3
+	}
+}
