@@ -40,13 +40,13 @@ func TestVerifyPythonFixtureAgent(t *testing.T) {
 	const out = "tests/shapes/test_geometry_handoff.py"
 	require.Equal(t, []string{out + "::test_classify_negative", out + "::TestRect::test_area"}, r.Kept)
 	require.Equal(t, map[string]string{
-		"shapes/geometry.py": ReasonDisallowedChange,
-		out + "::test_no_assert": ReasonNoAssertion,
+		"shapes/geometry.py":                                   ReasonDisallowedChange,
+		out + "::test_no_assert":                               ReasonNoAssertion,
 		"tests/shapes/test_geometry_broken.py::test_perimeter": ReasonBuildFailed,
-		out + "::test_clamp_wrong":  ReasonFailed,
-		out + "::test_hang":         ReasonTimeout,
-		out + "::test_clamp_flaky":  ReasonFlaky,
-		out + "::test_area_again":   ReasonNoCoverageGain,
+		out + "::test_clamp_wrong":                             ReasonFailed,
+		out + "::test_hang":                                    ReasonTimeout,
+		out + "::test_clamp_flaky":                             ReasonFlaky,
+		out + "::test_area_again":                              ReasonNoCoverageGain,
 	}, reasons(r))
 	require.ElementsMatch(t, []string{"shapes/geometry.py", "tests/shapes/__pycache__/test_geometry_handoff.cpython-311.pyc"}, r.Rejected)
 	require.Equal(t, string(ft.orig["shapes/geometry.py"]), ft.read(t, "shapes/geometry.py"), "the edited source file is restored")
