@@ -1,0 +1,96 @@
+package builtin
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultSeed        = 1
+	DefaultBudget      = 60 * time.Second
+	DefaultCallTimeout = time.Second
+	DefaultRounds      = 40
+	DefaultMaxCases    = 12
+)
+
+// Config tunes the generator. Its zero value works.
+type Config struct {
+	// Seed drives every random choice; the same source and seed give the
+	// same test file, byte for byte. Zero means DefaultSeed.
+	Seed int64
+	// Budget bounds the time spent on one module, generation and the check
+	// of the written file together. Zero means DefaultBudget. When the
+	// budget ends exploration early, the file is still written, from what
+	// was found so far, and is then no longer guaranteed to be identical
+	// from run to run.
+	Budget time.Duration
+	// CallTimeout bounds one call of a function under test in the probe.
+	// Zero means DefaultCallTimeout.
+	CallTimeout time.Duration
+	// Rounds is the number of feedback-directed exploration rounds after the
+	// first batch of calls. Zero means DefaultRounds.
+	Rounds int
+	// MaxCases caps the cases kept per function. Zero means DefaultMaxCases.
+	MaxCases int
+}
+
+// FromEnv returns a Config read from HANDOFF_BUILTIN_BUDGET (a Go duration
+// such as "90s", or a number of seconds) and HANDOFF_BUILTIN_SEED.
+func FromEnv() (Config, error) {
+	var c Config
+	if s := os.Getenv("HANDOFF_BUILTIN_BUDGET"); s != "" {
+		d, err := parseDuration(s)
+		if err != nil {
+			return c, fmt.Errorf("HANDOFF_BUILTIN_BUDGET=%q: %w; use a duration such as 90s or a number of seconds", s, err)
+		}
+		c.Budget = d
+	}
+	if s := os.Getenv("HANDOFF_BUILTIN_SEED"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return c, fmt.Errorf("HANDOFF_BUILTIN_SEED=%q is not an integer: %w", s, err)
+		}
+		c.Seed = n
+	}
+	return c, nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		if n <= 0 {
+			return 0, fmt.Errorf("must be positive")
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("must be positive")
+	}
+	return d, nil
+}
+
+// withDefaults fills the zero fields of c.
+func (c Config) withDefaults() Config {
+	if c.Seed == 0 {
+		c.Seed = DefaultSeed
+	}
+	if c.Budget <= 0 {
+		c.Budget = DefaultBudget
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.Rounds <= 0 {
+		c.Rounds = DefaultRounds
+	}
+	if c.MaxCases <= 0 {
+		c.MaxCases = DefaultMaxCases
+	}
+	return c
+}
