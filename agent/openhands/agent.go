@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -120,7 +121,7 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 			}
 		}
 		id, err := a.attach(ctx, t, st, model, derived)
-		if errors.Is(err, errForeign) && collisions < 10 {
+		if (errors.Is(err, errForeign) || errors.Is(err, errStale)) && collisions < 10 {
 			collisions++
 			if err := a.fresh(ctx, t, st); err != nil {
 				return nil, err
@@ -192,6 +193,16 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 	}
 }
 
+// errStale means a recorded conversation cannot be used any more.
+var errStale = errors.New("openhands: the recorded conversation cannot be resumed")
+
+// movedAway reports whether, in shared mode, the task directory of this
+// attempt differs from the one the recorded conversation works in (the
+// engine materialises a new directory per attempt).
+func (a *Agent) movedAway(st *runState, t *agent.Task) bool {
+	return a.cfg.Target == TargetAgentServer && a.cfg.Workspace != WorkspaceUpload && st.Dir != "" && st.Dir != t.Dir
+}
+
 // errForeign means a conversation exists under an ID this task derived but
 // never recorded: another task (another handoff database using the same
 // server) owns it.
@@ -206,9 +217,27 @@ func (a *Agent) attach(ctx context.Context, t *agent.Task, st *runState, model s
 	} else if ok && derived {
 		return "", errForeign
 	} else if ok {
+		if a.movedAway(st, t) {
+			if _, err := os.Stat(st.Dir); err != nil {
+				// The shared directory the conversation works in is gone
+				// with the previous attempt: its work cannot come back.
+				fmt.Fprintf(t.Log, "openhands: conversation %s worked in %s, which is gone; starting a fresh one\n", id, st.Dir)
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.CancelTimeout)
+				a.be.pause(cctx, id)  //nolint:errcheck // best effort: its work is lost anyway
+				a.be.remove(cctx, id) //nolint:errcheck // best effort
+				cancel()
+				return "", errStale
+			}
+		}
 		a.cfg.Logger.InfoContext(ctx, "openhands: re-attached to the recorded conversation", "conversation", id)
 		fmt.Fprintf(t.Log, "openhands: re-attached to conversation %s\n", id)
 		return id, nil
+	}
+	if st.Dir != t.Dir {
+		st.Dir = t.Dir
+		if err := st.save(ctx, t.State); err != nil {
+			return "", err
+		}
 	}
 	actual, err := a.be.create(ctx, startSpec{id: id, model: model, prompt: prompt(t), task: t, startTask: st.StartTask,
 		onStartTask: func(ctx context.Context, startTask string) error {
@@ -238,6 +267,11 @@ func (a *Agent) fresh(ctx context.Context, t *agent.Task, st *runState) error {
 // finish harvests the results of a finished conversation.
 func (a *Agent) finish(ctx context.Context, t *agent.Task, st *runState, id, model string, o outcome, stop error) (*agent.Report, error) {
 	files, err := a.be.harvest(ctx, id, t)
+	if err == nil && a.movedAway(st, t) {
+		// Re-attached from another attempt: the agent wrote into that
+		// attempt's directory; bring its changes over.
+		files, err = syncChanged(st.Dir, t.Dir)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("openhands: cancelled: %w", ctx.Err())

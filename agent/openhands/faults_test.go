@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -432,4 +433,39 @@ func TestSecretsEchoedByTheServerAreScrubbed(t *testing.T) {
 	require.ErrorContains(t, err, "api_key=[redacted] refused")
 	repJSON, _ := json.Marshal(rep)
 	b.requireNoSecrets(t, err.Error(), string(repJSON))
+}
+
+func TestReattachFromAnotherAttemptDirectory(t *testing.T) {
+	t.Parallel()
+	for _, gone := range []bool{false, true} {
+		b := setup(t, openhandstest.Options{Scenario: openhandstest.Scenario{Steps: 6, FilesFunc: fixtureFiles}})
+		b.cfg.KeepOnCancel = true
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := b.agent(t).Run(ctx, b.task); done <- err }()
+		<-b.prog.first
+		cancel()
+		require.ErrorIs(t, <-done, context.Canceled)
+		oldDir := b.task.Dir
+
+		// The next attempt works in a fresh copy of the snapshot.
+		next := agenttest.NewFixture(t, "go")
+		next.Task.ID, next.Task.Attempt, next.Task.State = b.task.ID, 2, b.state
+		next.Task.Log, next.Task.Progress = b.log, func(string) {}
+		if gone {
+			require.NoError(t, os.RemoveAll(oldDir))
+		}
+		rep, err := b.agent(t).Run(context.Background(), next.Task)
+		require.NoError(t, err)
+		require.Equal(t, goTest, readFile(t, next.Task.Dir, "calc_test.go"), "the agent's work reached this attempt's directory")
+		convs := b.srv.Conversations()
+		if gone {
+			require.Len(t, convs, 2, "the old conversation's directory is gone: a fresh conversation")
+			require.True(t, convs[0].Deleted)
+			require.Equal(t, next.Task.Dir, convs[1].WorkingDir)
+		} else {
+			require.Len(t, convs, 1, "re-attached")
+			require.Equal(t, []string{"calc_test.go"}, rep.Details["files"])
+		}
+	}
 }

@@ -31,6 +31,7 @@ type runState struct {
 	Gen            int    `json:"gen"` // fresh conversations started in this round before the current one
 	ConversationID string `json:"conversation_id,omitempty"`
 	StartTask      string `json:"start_task,omitempty"` // Cloud start task of the current conversation
+	Dir            string `json:"dir,omitempty"`        // the task directory the current conversation was created for
 	ModelIndex     int    `json:"model_index"`          // index into the model list; advanced on LLM errors
 	Retried        int    `json:"retried"`              // fresh conversations after a server restart, this round
 	// Costs is the last known accumulated cost of every conversation of
@@ -67,7 +68,7 @@ func loadState(ctx context.Context, store agent.StateStore, round int) (*runStat
 		st.Costs = map[string]float64{}
 	}
 	if st.Round != round {
-		st.Round, st.Gen, st.ConversationID, st.StartTask, st.Retried = round, 0, "", "", 0
+		st.Round, st.Gen, st.ConversationID, st.StartTask, st.Dir, st.Retried = round, 0, "", "", "", 0
 	}
 	return st, nil
 }

@@ -188,3 +188,54 @@ func applyChanges(taskDir, remoteDir string, changes []gitChange, fetch func(rem
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// syncChanged copies into dst every regular file of src that dst lacks or
+// holds with other contents (.git and .handoff skipped), through an os.Root,
+// and returns their slash-separated paths.
+func syncChanged(src, dst string) ([]string, error) {
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		return nil, fmt.Errorf("openhands: opening the task directory: %w", err)
+	}
+	defer root.Close()
+	var copied []string
+	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != src && (d.Name() == ".git" || d.Name() == ".handoff") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if old, err := root.ReadFile(rel); err == nil && bytes.Equal(old, data) {
+			return nil
+		}
+		if dir := filepath.Dir(rel); dir != "." {
+			if err := root.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+		}
+		if err := root.WriteFile(rel, data, 0o644); err != nil {
+			return err
+		}
+		copied = append(copied, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return copied, fmt.Errorf("openhands: bringing the agent's changes over from %s: %w", src, err)
+	}
+	return copied, nil
+}
