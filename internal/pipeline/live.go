@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -10,13 +11,15 @@ import (
 
 // liveView shows what is running on stderr. On a terminal it keeps a block
 // of lines, one per active stage and task, redrawn in place a few times a
-// second, with events printed above it; elsewhere it prints events as plain
-// lines and draws nothing.
+// second, with events printed above it; elsewhere (a CI log) it prints
+// events as plain lines, and every plainEvery the active lines once, so a
+// long wait still shows signs of life.
 type liveView struct {
-	w     io.Writer
-	lines func() []string
-	tty   bool
-	width int
+	w          io.Writer
+	lines      func() []string
+	tty        bool
+	width      int
+	plainEvery time.Duration
 
 	mu    sync.Mutex
 	drawn int
@@ -26,17 +29,18 @@ type liveView struct {
 
 func newLiveView(w io.Writer, lines func() []string) *liveView {
 	width, tty := terminalWidth(w)
-	return &liveView{w: w, lines: lines, tty: tty, width: width}
+	return &liveView{w: w, lines: lines, tty: tty, width: width, plainEvery: 30 * time.Second}
 }
 
 func (v *liveView) start() {
+	every := 200 * time.Millisecond
 	if !v.tty {
-		return
+		every = v.plainEvery
 	}
 	v.quit, v.done = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(v.done)
-		tick := time.NewTicker(200 * time.Millisecond)
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
 			select {
@@ -44,8 +48,12 @@ func (v *liveView) start() {
 				return
 			case <-tick.C:
 				v.mu.Lock()
-				v.clear()
-				v.draw()
+				if v.tty {
+					v.clear()
+					v.draw()
+				} else if lines := v.lines(); len(lines) > 0 {
+					fmt.Fprintf(v.w, "%s still running:\n%s\n", time.Now().Format("15:04:05"), strings.Join(lines, "\n"))
+				}
 				v.mu.Unlock()
 			}
 		}
@@ -53,9 +61,6 @@ func (v *liveView) start() {
 }
 
 func (v *liveView) stop() {
-	if !v.tty {
-		return
-	}
 	close(v.quit)
 	<-v.done
 	v.mu.Lock()

@@ -94,3 +94,17 @@ stages:
 	require.NoError(t, err)
 	require.Equal(t, task.StateRunning, st, "without a collect, tasks outlive the run")
 }
+
+// TestLiveViewPlainHeartbeat: off a terminal, the active lines are printed
+// now and then, so a CI log shows a long wait is alive.
+func TestLiveViewPlainHeartbeat(t *testing.T) {
+	t.Parallel()
+	var out safeBuffer
+	v := newLiveView(&out, func() []string { return []string{"  ● collect   waiting"} })
+	require.False(t, v.tty)
+	v.plainEvery = 10 * time.Millisecond
+	v.start()
+	waitFor(t, "a heartbeat", func() bool { return strings.Contains(out.String(), "still running:\n  ● collect   waiting\n") })
+	v.stop()
+	require.NotContains(t, out.String(), "\x1b[")
+}

@@ -11,8 +11,9 @@ import (
 type Options struct {
 	// File is the pipeline file to load.
 	File string
-	// Pipeline is an already loaded pipeline (from Load, for example to read
-	// its Concurrency before starting a worker); when set, File is not read.
+	// Pipeline is a pipeline from Load or Parse (for example to read its
+	// Concurrency before starting a worker); when set, File is not read. A
+	// Pipeline built by hand must be valid as Load would check it.
 	Pipeline *Pipeline
 	// Workspace is where run stages start, module paths resolve and tasks
 	// look. Default: the directory holding the pipeline file.
