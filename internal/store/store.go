@@ -107,7 +107,7 @@ func isUniqueViolation(err error) bool {
 }
 
 const selectRecord = `SELECT t.id, t.job_id, COALESCE(t.idempotency_key, ''), t.request_hash, t.request, t.snapshot,
-	t.language, t.state, COALESCE(j.state, ''), t.attempt, t.max_attempts, t.last_error, t.progress, t.success,
+	t.language, t.state, COALESCE(CAST(j.state AS TEXT), ''), t.attempt, t.max_attempts, t.last_error, t.progress, t.success,
 	t.result, t.cancel_requested, t.heartbeat_at, t.created_at, t.started_at, t.completed_at
 	FROM handoff_task t LEFT JOIN river_job j ON j.id = t.job_id`
 

@@ -1,0 +1,305 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/internal/engine"
+	"github.com/handoff-dev/handoff/internal/store"
+	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/internal/testenv"
+)
+
+// databases returns the database URLs to run a test against: a fresh SQLite
+// file always, and a fresh PostgreSQL schema when HANDOFF_TEST_POSTGRES_URL is set.
+func databases(t *testing.T) map[string]func(t *testing.T) string {
+	return map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "handoff.db") },
+		"postgres": PostgresSchema,
+	}
+}
+
+// PostgresSchema returns a URL for a fresh schema of the test PostgreSQL
+// database, so parallel tests never see each other's jobs.
+func PostgresSchema(t *testing.T) string {
+	t.Helper()
+	base := testenv.PostgresURL(t)
+	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), rndCounter.Add(1))
+	db, err := engine.Open(context.Background(), base)
+	require.NoError(t, err)
+	_, err = db.SQL.Exec("CREATE SCHEMA " + schema)
+	require.NoError(t, err)
+	db.Close()
+	t.Cleanup(func() {
+		db, err := engine.Open(context.Background(), base)
+		if err == nil {
+			_, _ = db.SQL.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+var rndCounter atomic.Int64
+
+type bundle struct {
+	db    *engine.DB
+	eng   *engine.Engine
+	store *store.Store
+}
+
+func setup(t *testing.T, dbURL string, run engine.RunFunc) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	db, err := engine.Open(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	eng, err := engine.New(engine.Config{DB: db, Run: run, Workers: 4, HeartbeatInterval: 50 * time.Millisecond,
+		HeartbeatTimeout: 2 * time.Second, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		FetchInterval: 20 * time.Millisecond})
+	require.NoError(t, err)
+	if run != nil {
+		require.NoError(t, eng.Start(ctx))
+		t.Cleanup(func() { _ = eng.Stop(context.Background(), time.Second) })
+	}
+	return &bundle{db: db, eng: eng, store: eng.Store()}
+}
+
+var taskSeq atomic.Int64
+
+func (b *bundle) insert(t *testing.T, maxAttempts int, timeout time.Duration) string {
+	t.Helper()
+	cov := 80.0
+	id := fmt.Sprintf("task-%d-%d", time.Now().UnixNano(), taskSeq.Add(1))
+	rec := &store.Record{ID: id, RequestHash: "h", Snapshot: []byte(`{}`), Language: "go", State: task.StateQueued,
+		MaxAttempts: maxAttempts, CreatedAt: time.Now(),
+		Request: task.Request{Workspace: "/w", Module: "m.go", Output: "m_test.go", Agent: "test", Coverage: &cov}}
+	require.NoError(t, b.eng.Insert(context.Background(), rec, 3, timeout))
+	return id
+}
+
+// waitFinal waits on the engine's completion signal, with a deadline.
+func (b *bundle) waitFinal(t *testing.T, id string) *store.Record {
+	t.Helper()
+	done, release := b.eng.Done(id)
+	defer release()
+	deadline := time.After(30 * time.Second)
+	for {
+		rec, err := b.store.Get(context.Background(), id)
+		require.NoError(t, err)
+		if rec.State.Final() {
+			return rec
+		}
+		select {
+		case <-done:
+		case <-time.After(100 * time.Millisecond): // also catches finals written by other paths
+		case <-deadline:
+			t.Fatalf("task %s still %s after 30s", id, rec.State)
+		}
+	}
+}
+
+func each(t *testing.T, f func(t *testing.T, dbURL string)) {
+	for name, mk := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f(t, mk(t))
+		})
+	}
+}
+
+func TestCompletesAndRecordsResult(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, dbURL string) {
+		b := setup(t, dbURL, func(ctx context.Context, rec *store.Record, env *engine.Env) (*task.Result, error) {
+			env.Progress("working")
+			require.NoError(t, env.State.Put(ctx, "k", "v"))
+			return &task.Result{TaskID: rec.ID, Success: true, Coverage: task.Coverage{After: 91}}, nil
+		})
+		id := b.insert(t, 3, time.Minute)
+		rec := b.waitFinal(t, id)
+		require.Equal(t, task.StateCompleted, rec.State)
+		require.NotNil(t, rec.Success)
+		require.True(t, *rec.Success)
+		require.Equal(t, 91.0, rec.Result.Coverage.After)
+		require.Equal(t, 1, rec.Attempt)
+		require.False(t, rec.StartedAt.IsZero())
+		require.False(t, rec.CompletedAt.IsZero())
+		v, ok, err := store.TaskState{DB: b.db.SQL, TaskID: id}.Get(context.Background(), "k")
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, "v", v)
+	})
+}
+
+func TestRetriesOnlyTransientFailures(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, dbURL string) {
+		var calls counter
+		b := setup(t, dbURL, func(ctx context.Context, rec *store.Record, env *engine.Env) (*task.Result, error) {
+			n := calls.inc(rec.ID)
+			if strings.HasSuffix(rec.Request.Model, "transient") {
+				return nil, agent.Transient(fmt.Errorf("server busy (call %d)", n))
+			}
+			return nil, errors.New("bad configuration")
+		})
+		transient := b.insertModel(t, "transient")
+		permanent := b.insertModel(t, "permanent")
+
+		rec := b.waitFinal(t, transient)
+		require.Equal(t, task.StateFailed, rec.State)
+		require.Equal(t, 3, rec.Attempt, "a transient failure is retried up to max attempts")
+		require.Equal(t, int32(3), calls.get(transient))
+		require.Contains(t, rec.Result.Error, "gave up after 3 attempts")
+
+		rec = b.waitFinal(t, permanent)
+		require.Equal(t, task.StateFailed, rec.State)
+		require.Equal(t, int32(1), calls.get(permanent), "a permanent failure is never retried")
+		require.Contains(t, rec.Result.Error, "bad configuration")
+	})
+}
+
+func (b *bundle) insertModel(t *testing.T, model string) string {
+	t.Helper()
+	cov := 80.0
+	id := fmt.Sprintf("task-%s-%d", model, taskSeq.Add(1))
+	rec := &store.Record{ID: id, RequestHash: "h", Snapshot: []byte(`{}`), Language: "go", State: task.StateQueued,
+		MaxAttempts: 3, CreatedAt: time.Now(),
+		Request: task.Request{Workspace: "/w", Module: "m.go", Output: "m_test.go", Agent: "test", Model: model, Coverage: &cov}}
+	require.NoError(t, b.eng.Insert(context.Background(), rec, 3, time.Minute))
+	return id
+}
+
+func TestTaskTimeoutIsTheTasksOwn(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, dbURL string) {
+		var deadline atomic.Value
+		b := setup(t, dbURL, func(ctx context.Context, rec *store.Record, env *engine.Env) (*task.Result, error) {
+			dl, _ := ctx.Deadline()
+			deadline.Store(time.Until(dl))
+			if rec.Request.Model == "short" {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			return &task.Result{TaskID: rec.ID}, nil
+		})
+		long := b.insert(t, 3, 3*time.Hour)
+		require.Equal(t, task.StateCompleted, b.waitFinal(t, long).State)
+		require.Greater(t, deadline.Load().(time.Duration), 2*time.Hour, "River's 1-minute default must not apply")
+
+		cov := 80.0
+		rec := &store.Record{ID: "short-" + fmt.Sprint(taskSeq.Add(1)), RequestHash: "h", Snapshot: []byte(`{}`),
+			Language: "go", State: task.StateQueued, MaxAttempts: 3, CreatedAt: time.Now(),
+			Request: task.Request{Workspace: "/w", Module: "m.go", Output: "m_test.go", Agent: "test", Model: "short", Coverage: &cov}}
+		require.NoError(t, b.eng.Insert(context.Background(), rec, 3, 300*time.Millisecond))
+		got := b.waitFinal(t, rec.ID)
+		require.Equal(t, task.StateFailed, got.State)
+		require.Contains(t, got.Result.Error, "timed out after 300ms")
+		require.Equal(t, 1, got.Attempt, "a timeout is not retried")
+	})
+}
+
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, dbURL string) {
+		started := make(chan string, 1)
+		var cause atomic.Value
+		b := setup(t, dbURL, func(ctx context.Context, rec *store.Record, env *engine.Env) (*task.Result, error) {
+			started <- rec.ID
+			<-ctx.Done()
+			cause.Store(context.Cause(ctx))
+			return nil, ctx.Err()
+		})
+		id := b.insert(t, 3, time.Minute)
+		require.Equal(t, id, <-started)
+		rec, err := b.eng.Cancel(context.Background(), id)
+		require.NoError(t, err)
+		require.NotNil(t, rec)
+		final := b.waitFinal(t, id)
+		require.Equal(t, task.StateCancelled, final.State)
+		require.ErrorIs(t, cause.Load().(error), engine.ErrCancelRequested)
+	})
+}
+
+func TestCancelQueuedNeverRuns(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, dbURL string) {
+		b := setup(t, dbURL, nil) // insert-only: nothing works the queue
+		id := b.insert(t, 3, time.Minute)
+		rec, err := b.eng.Cancel(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, task.StateCancelled, rec.State)
+
+		var ran sync.Map
+		w := setup(t, dbURL, func(ctx context.Context, rec *store.Record, env *engine.Env) (*task.Result, error) {
+			ran.Store(rec.ID, true)
+			return &task.Result{}, nil
+		})
+		other := w.insert(t, 3, time.Minute) // proves the worker is fetching
+		require.Equal(t, task.StateCompleted, w.waitFinal(t, other).State)
+		_, cancelledRan := ran.Load(id)
+		require.False(t, cancelledRan, "a task cancelled in the queue must never run")
+		got, err := w.store.Get(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, task.StateCancelled, got.State)
+	})
+}
+
+// counter counts calls per task.
+type counter struct{ m sync.Map }
+
+func (c *counter) inc(id string) int32 {
+	v, _ := c.m.LoadOrStore(id, new(atomic.Int32))
+	return v.(*atomic.Int32).Add(1)
+}
+
+func (c *counter) get(id string) int32 {
+	if v, ok := c.m.Load(id); ok {
+		return v.(*atomic.Int32).Load()
+	}
+	return 0
+}
+
+// TestRescuesTaskOfDeadWorker leaves the database as a worker killed
+// mid-task leaves it (job running, heartbeat stale) and checks that a live
+// worker puts the task back and runs it to the end.
+func TestRescuesTaskOfDeadWorker(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		dead := setup(t, dbURL, nil)
+		id := dead.insert(t, 3, time.Minute)
+		rec, err := dead.store.Get(ctx, id)
+		require.NoError(t, err)
+		_, err = dead.db.SQL.ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1 WHERE id = $1`, rec.JobID)
+		require.NoError(t, err)
+		ok, err := dead.store.MarkRunning(ctx, id, 1, time.Now().Add(-time.Hour))
+		require.NoError(t, err)
+		require.True(t, ok)
+
+		var attempt atomic.Int32
+		live := setup(t, dbURL, func(ctx context.Context, rec *store.Record, env *engine.Env) (*task.Result, error) {
+			attempt.Store(int32(env.Attempt))
+			return &task.Result{TaskID: rec.ID, Success: true}, nil
+		})
+		final := live.waitFinal(t, id)
+		require.Equal(t, task.StateCompleted, final.State)
+		require.Equal(t, int32(2), attempt.Load(), "the rescued task runs as its second attempt")
+	})
+}
