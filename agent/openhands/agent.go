@@ -34,8 +34,19 @@ func New(cfg Config) *Agent {
 }
 
 // Check reports whether the agent is configured, naming the variable to set
-// when it is not. It implements agent.Checker.
-func (a *Agent) Check() error { return a.err }
+// when it is not, and whether its server is reachable as far as the circuit
+// breaker knows: while the circuit is open, submissions fail at once. It
+// implements agent.Checker.
+func (a *Agent) Check() error {
+	if a.err != nil {
+		return a.err
+	}
+	if a.cl.breaker.State() == gobreaker.StateOpen {
+		return fmt.Errorf("%w: %s failed %d requests in a row; handoff does not contact it for %s "+
+			"(check that the server is up)", ErrCircuitOpen, a.cl.base, a.cfg.BreakerFailures, a.cfg.BreakerCooldown)
+	}
+	return nil
+}
 
 func (a *Agent) configure(cfg Config) error {
 	if err := cfg.validate(); err != nil {

@@ -121,6 +121,7 @@ func TestCircuitBreakerFailsFastWhileOpen(t *testing.T) {
 	require.ErrorContains(t, err, b.srv.URL, "the message names the server")
 	require.Less(t, time.Since(start), time.Second)
 	require.Equal(t, before, len(b.srv.Exchanges()), "no request reaches a server while its circuit is open")
+	require.ErrorIs(t, a.Check(), openhands.ErrCircuitOpen, "Submit fails at once while the circuit is open")
 }
 
 func TestCircuitBreakerClosesAfterCooldown(t *testing.T) {
@@ -132,6 +133,8 @@ func TestCircuitBreakerClosesAfterCooldown(t *testing.T) {
 	_, err := a.Run(context.Background(), b.task)
 	require.Error(t, err)
 	b.srv.SetDown(false)
+	require.Eventually(t, func() bool { return a.Check() == nil }, 5*time.Second, 5*time.Millisecond,
+		"the circuit half-opens after the cooldown")
 	require.Eventually(t, func() bool {
 		_, err := a.Run(context.Background(), b.task)
 		return err == nil
