@@ -1,0 +1,242 @@
+package handoff
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/internal/engine"
+	"github.com/handoff-dev/handoff/internal/store"
+	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/internal/verify"
+	"github.com/handoff-dev/handoff/internal/workspace"
+)
+
+// Defaults applied by Submit to fields left zero.
+const (
+	DefaultCoverage    = 80.0
+	DefaultTimeout     = 30 * time.Minute
+	DefaultMaxAttempts = 3
+	DefaultMaxRounds   = 3
+	DefaultRuns        = 3
+	DefaultTestTimeout = 5 * time.Minute
+)
+
+// Submit validates r, snapshots its workspace and enqueues the task, all in
+// milliseconds whatever the agent will take. It returns the task ID. A
+// rejected request creates nothing.
+func (c *Client) Submit(ctx context.Context, r Request) (string, error) {
+	norm, lang, err := c.normalize(r)
+	if err != nil {
+		return "", err
+	}
+	hash := requestHash(norm)
+	if norm.IdempotencyKey != "" {
+		if id, err := c.existing(ctx, norm.IdempotencyKey, hash); id != "" || err != nil {
+			return id, err
+		}
+	}
+	id := uuid.Must(uuid.NewV7()).String()
+	snap, err := workspace.Take(ctx, norm.Workspace, id)
+	if err != nil {
+		return "", fmt.Errorf("snapshotting workspace %s: %w", norm.Workspace, err)
+	}
+	snapJSON, _ := json.Marshal(snap)
+	rec := &store.Record{
+		ID: id, IdempotencyKey: norm.IdempotencyKey, RequestHash: hash, Request: norm, Snapshot: snapJSON,
+		Language: lang, State: task.StateQueued, MaxAttempts: norm.MaxAttempts, CreatedAt: time.Now(),
+	}
+	if err := c.eng.Insert(ctx, rec, priorityLevel(norm.Priority), norm.Timeout); err != nil {
+		_ = snap.Release(context.WithoutCancel(ctx))
+		if errors.Is(err, store.ErrDuplicateKey) { // lost a race with the same key
+			return c.existing(ctx, norm.IdempotencyKey, hash)
+		}
+		return "", fmt.Errorf("recording task: %w", err)
+	}
+	return id, nil
+}
+
+// existing returns the task already submitted under key, or an error when
+// that task's request differs.
+func (c *Client) existing(ctx context.Context, key, hash string) (string, error) {
+	rec, err := c.store.ByIdempotencyKey(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if rec.RequestHash != hash {
+		return "", fmt.Errorf("%w: key %q belongs to task %s; use a new key for a new request", ErrIdempotencyConflict, key, rec.ID)
+	}
+	return rec.ID, nil
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+}
+
+// normalize checks r and fills every default, so that the stored request
+// says exactly what will run.
+func (c *Client) normalize(r Request) (Request, string, error) {
+	ws := r.Workspace
+	if ws == "" {
+		ws = c.workspace
+	}
+	if _, err := os.Stat(ws); err != nil {
+		return r, "", invalid("workspace %s does not exist; pass an existing folder with --workspace", ws)
+	}
+	root, err := workspace.Root(ws)
+	if err != nil {
+		return r, "", invalid("workspace %s: %v", ws, err)
+	}
+	r.Workspace = root
+	if r.Module == "" {
+		return r, "", invalid("no module given; name the file or Go package to cover with --module")
+	}
+	mod, err := workspace.Resolve(root, r.Module)
+	if err != nil {
+		return r, "", invalid("module %s: %v", r.Module, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(mod))); err != nil {
+		return r, "", invalid("module %s does not exist in workspace %s; give a path relative to the workspace", r.Module, root)
+	}
+	r.Module = mod
+	lang, err := verify.Language(root, mod)
+	if err != nil {
+		return r, "", invalid("module %s: %v", mod, err)
+	}
+	if r.Output == "" {
+		if r.Output, err = verify.DefaultOutput(root, mod); err != nil {
+			return r, "", invalid("module %s: %v", mod, err)
+		}
+	} else {
+		if r.Output, err = workspace.Resolve(root, r.Output); err != nil {
+			return r, "", invalid("output %s: %v", r.Output, err)
+		}
+		if !verify.IsTestFile(lang, r.Output) {
+			return r, "", invalid("output %s is not a %s test file name (Go: *_test.go; Python: test_*.py)", r.Output, lang)
+		}
+	}
+	if r.Coverage == nil {
+		r.Coverage = Coverage(DefaultCoverage)
+	} else if *r.Coverage < 0 || *r.Coverage > 100 {
+		return r, "", invalid("coverage %g is outside 0..100; give a percentage such as --coverage 80", *r.Coverage)
+	}
+	if err := c.chooseAgent(&r, lang); err != nil {
+		return r, "", err
+	}
+	switch r.Priority {
+	case "":
+		r.Priority = PriorityNormal
+	case PriorityCritical, PriorityHigh, PriorityNormal, PriorityLow:
+	default:
+		return r, "", invalid("priority %q is not one of low, normal, high, critical", r.Priority)
+	}
+	switch r.Apply {
+	case "":
+		r.Apply = ApplyImproved
+	case ApplyNever, ApplySuccess, ApplyImproved:
+	default:
+		return r, "", invalid("apply %q is not one of never, success, improved", r.Apply)
+	}
+	if r.Timeout == 0 {
+		r.Timeout = DefaultTimeout
+	}
+	if r.Timeout < 0 || r.Timeout > engine.MaxTaskTimeout {
+		return r, "", invalid("timeout %s is outside (0, %s]", r.Timeout, engine.MaxTaskTimeout)
+	}
+	var bad []string
+	r.MaxAttempts = orDefault(r.MaxAttempts, DefaultMaxAttempts, 1, 10, "max attempts", &bad)
+	r.MaxRounds = orDefault(r.MaxRounds, DefaultMaxRounds, 1, 20, "max rounds", &bad)
+	r.Runs = orDefault(r.Runs, DefaultRuns, 1, 50, "runs", &bad)
+	if len(bad) > 0 {
+		return r, "", invalid("%s", strings.Join(bad, "; "))
+	}
+	if r.TestTimeout == 0 {
+		r.TestTimeout = DefaultTestTimeout
+	}
+	if r.TestTimeout < 0 {
+		return r, "", invalid("test timeout %s is negative", r.TestTimeout)
+	}
+	return r, lang, nil
+}
+
+func orDefault(v, def, lo, hi int, name string, bad *[]string) int {
+	if v == 0 {
+		return def
+	}
+	if v < lo || v > hi {
+		*bad = append(*bad, fmt.Sprintf("%s %d is outside %d..%d", name, v, lo, hi))
+	}
+	return v
+}
+
+// chooseAgent fills r.Agent and checks that it exists, serves the language
+// and is configured.
+func (c *Client) chooseAgent(r *Request, lang string) error {
+	if r.Agent == "" {
+		r.Agent = c.cfg.DefaultAgent
+	}
+	if r.Agent == "" {
+		for _, name := range []string{"builtin"} {
+			if a, ok := c.agents[name]; ok && slices.Contains(a.Languages(), lang) {
+				r.Agent = name
+			}
+		}
+	}
+	if r.Agent == "" {
+		var serve []string
+		for _, n := range c.AgentNames() {
+			if slices.Contains(c.agents[n].Languages(), lang) {
+				serve = append(serve, n)
+			}
+		}
+		return invalid("no default agent serves %s modules; choose one with --agent (%s): exec runs the command in HANDOFF_EXEC_COMMAND, openhands talks to the server at OPENHANDS_URL",
+			lang, strings.Join(serve, ", "))
+	}
+	a, ok := c.agents[r.Agent]
+	if !ok {
+		return invalid("unknown agent %q; known agents: %s", r.Agent, strings.Join(c.AgentNames(), ", "))
+	}
+	if !slices.Contains(a.Languages(), lang) {
+		return invalid("agent %s does not serve %s modules (it serves %s)", r.Agent, lang, strings.Join(a.Languages(), ", "))
+	}
+	if ch, ok := a.(agent.Checker); ok {
+		if err := ch.Check(); err != nil {
+			return invalid("agent %s is not ready: %v", r.Agent, err)
+		}
+	}
+	return nil
+}
+
+func requestHash(r Request) string {
+	r.IdempotencyKey = ""
+	b, _ := json.Marshal(r)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// priorityLevel maps a priority to River's 1 (first) .. 4 (last).
+func priorityLevel(p Priority) int {
+	switch p {
+	case PriorityCritical:
+		return 1
+	case PriorityHigh:
+		return 2
+	case PriorityLow:
+		return 4
+	}
+	return 3
+}
