@@ -109,7 +109,6 @@ func (g *generation) analyze(ex *explorer, ft *funcTable) {
 	dropped := droppedTests(g.task.Feedback)
 	g.targets = g.m.targets()
 	for _, t := range g.targets {
-		t.funcIdx = ft.add(nil, t.expr)
 		why := ""
 		switch {
 		case t.sig.TypeParams().Len() > 0 || t.sig.RecvTypeParams().Len() > 0:
@@ -133,6 +132,7 @@ func (g *generation) analyze(ex *explorer, ft *funcTable) {
 			fmt.Fprintf(g.log, "skip %s: %s\n", t.name, why)
 			continue
 		}
+		t.funcIdx = ft.add(nil, t.expr)
 		g.active = append(g.active, t)
 	}
 	g.progress("%d of %d exported functions can be driven", len(g.active), len(g.targets))

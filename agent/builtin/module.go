@@ -72,6 +72,10 @@ func resolveModule(t *agent.Task) (*module, error) {
 		return nil, fmt.Errorf("output %s must be a _test.go file in the module's package directory %s, "+
 			"because the generated tests call unexported code", t.Output, m.dir)
 	}
+	if b, err := os.ReadFile(out); err == nil && !strings.HasPrefix(string(b), fileHeader) {
+		return nil, fmt.Errorf("output %s exists and was not written by the builtin agent; "+
+			"name a new _test.go file so that its tests are not replaced", t.Output)
+	}
 	m.output = out
 	return m, nil
 }

@@ -22,7 +22,7 @@ const maxCaseName = 40
 func caseName(c *candidate) string {
 	var parts []string
 	for i, a := range c.args {
-		if c.t.params[i].recv && a.kind != proberuntime.HpKindCall {
+		if c.t.params[i].recv && a.kind != proberuntime.HpKindCall && len(c.args) > 1 {
 			continue
 		}
 		parts = append(parts, argToken(a))

@@ -113,7 +113,7 @@ func newProbe(ctx context.Context, m *module, tt *typeTable, ft *funcTable, goca
 		Stdout:   &out,
 		Stderr:   &out,
 		Isolate:  true,
-		Writable: []string{gocache, dir},
+		Writable: []string{m.taskDir, gocache, dir},
 	})
 	p.buildTime = time.Since(start)
 	if err == nil && ctx.Err() != nil {

@@ -83,6 +83,10 @@ func (p *probe) run(ctx context.Context, cases []*proberuntime.HpCase, name stri
 			Stderr:  &limitedBuffer{buf: &stderr, max: 16 << 10},
 			Timeout: time.Duration(len(cases)-from)*p.callTimeout + time.Minute,
 			Isolate: true,
+			// As in verification, the task directory is the one place
+			// the code under test may write; functions that do I/O are
+			// not probed at all.
+			Writable: []string{p.m.taskDir},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("running the probe: %w", err)

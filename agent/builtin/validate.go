@@ -66,7 +66,7 @@ func (p *probe) check(ctx context.Context, src []byte, testNames []string, timeo
 		Stderr:   &stderr,
 		Timeout:  timeout + 30*time.Second,
 		Isolate:  true,
-		Writable: []string{p.gocache, p.dir},
+		Writable: []string{p.m.taskDir, p.gocache, p.dir},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("running the generated tests: %w", err)

@@ -3,8 +3,6 @@
 // a leading "v", and invalid strings compare below valid ones.
 package semver
 
-import "strings"
-
 type parsed struct {
 	major, minor, patch string
 	short               string
@@ -310,5 +308,4 @@ func Sort(list []string) {
 			list[j-1], list[j] = list[j], list[j-1]
 		}
 	}
-	_ = strings.TrimSpace
 }
