@@ -25,11 +25,15 @@ type fixtureTask struct {
 	orig map[string][]byte // the "snapshot": file contents by relative path
 }
 
-// newFixtureTask copies testdata/<module> into a fresh task directory.
-func newFixtureTask(t testing.TB, module string) *fixtureTask {
+// newFixtureTask copies testdata trees (a module, then overlays) into a
+// fresh task directory, which is then the snapshot.
+func newFixtureTask(t testing.TB, module string, overlays ...string) *fixtureTask {
 	t.Helper()
 	ft := &fixtureTask{dir: filepath.Join(t.TempDir(), "task"), orig: map[string][]byte{}}
 	copyTree(t, module, ft.dir)
+	for _, o := range overlays {
+		copyTree(t, o, ft.dir)
+	}
 	err := filepath.WalkDir(ft.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

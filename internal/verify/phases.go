@@ -25,15 +25,36 @@ type runResult struct {
 // the task directory: added files are removed, modified or deleted ones
 // restored.
 func (a *acceptance) run(ctx context.Context, sel selection) (*runResult, error) {
-	before, err := takeFingerprint(a.s.o.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("scan task directory: %w", err)
-	}
-	res, err := a.s.tc.suite(ctx, a.s, sel)
+	var res *suiteResult
+	dirtied, err := a.guard(func() (err error) {
+		res, err = a.s.tc.suite(ctx, a.s, sel)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	a.forgiveBaselineBreakage(res)
+	rr := &runResult{suiteResult: res, Dirtied: dirtied}
+	for name, u := range res.PerTest {
+		if o, ok := res.Tests[name]; ok && o.Status == statusPass {
+			a.units[name] = u
+		}
+	}
+	return rr, nil
+}
+
+// guard runs tests through f and then undoes whatever they wrote in the
+// task directory: added files are removed, modified or deleted ones
+// restored. It returns the modified or deleted files, but for those the
+// existing tests change by themselves.
+func (a *acceptance) guard(f func() error) ([]string, error) {
+	before, err := takeFingerprint(a.s.o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("scan task directory: %w", err)
+	}
+	if err := f(); err != nil {
+		return nil, err
+	}
 	ch, err := changedSince(a.s.o.Dir, before)
 	if err != nil {
 		return nil, fmt.Errorf("scan task directory: %w", err)
@@ -43,7 +64,7 @@ func (a *acceptance) run(ctx context.Context, sel selection) (*runResult, error)
 	for _, t := range a.baseline.Touched {
 		touched[t] = true
 	}
-	rr := &runResult{suiteResult: res}
+	var dirtied []string
 	for _, p := range append(ch.Modified, ch.Deleted...) {
 		if f := a.byPath[p]; f != nil && !f.gone {
 			if err := a.write(f, f.src); err != nil {
@@ -53,15 +74,10 @@ func (a *acceptance) run(ctx context.Context, sel selection) (*runResult, error)
 			return nil, err
 		}
 		if !touched[p] {
-			rr.Dirtied = append(rr.Dirtied, p)
+			dirtied = append(dirtied, p)
 		}
 	}
-	for name, u := range res.PerTest {
-		if o, ok := res.Tests[name]; ok && o.Status == statusPass {
-			a.units[name] = u
-		}
-	}
-	return rr, nil
+	return dirtied, nil
 }
 
 // forgiveBaselineBreakage drops the build issues of existing files that
@@ -89,6 +105,7 @@ func (a *acceptance) forgiveBaselineBreakage(res *suiteResult) {
 // and passes, dropping failures one by one, then checks that the existing
 // tests still pass with them.
 func (a *acceptance) buildAndPass(ctx context.Context) error {
+	stalls := 0 // runs in a row killed before any test could be blamed
 	for round := 0; round < maxRounds; round++ {
 		alive := a.alive()
 		if len(alive) == 0 {
@@ -138,6 +155,22 @@ func (a *acceptance) buildAndPass(ctx context.Context) error {
 				a.drop(c, ReasonFailed, o.Output, stagePassed)
 				progress = true
 			}
+		}
+		if !progress && rr.Aborted && len(a.brokenExisting(rr.suiteResult)) == 0 {
+			if stalls++; stalls >= 2 {
+				// Killed twice before reaching the tests still waiting:
+				// they are what does not finish.
+				for _, c := range alive {
+					if _, ran := rr.Tests[c.Name]; !ran && !c.dropped {
+						a.drop(c, ReasonTimeout, fmt.Sprintf("the run was killed at its %s timeout twice before this test finished", a.s.o.TestTimeout), stagePassed)
+						progress = true
+					}
+				}
+			} else {
+				continue
+			}
+		} else {
+			stalls = 0
 		}
 		if progress {
 			if err := a.removeDropped(ctx); err != nil {
@@ -237,9 +270,17 @@ func (a *acceptance) gain(ctx context.Context) error {
 	if len(alive) == 0 {
 		return nil
 	}
-	units, alone, err := a.s.tc.perTest(ctx, a.s, &suiteResult{PerTest: a.units}, names(alive))
+	var units map[string]unitSet
+	var alone map[string]string
+	dirtied, err := a.guard(func() (err error) {
+		units, alone, err = a.s.tc.perTest(ctx, a.s, &suiteResult{PerTest: a.units}, names(alive))
+		return err
+	})
 	if err != nil {
 		return err
+	}
+	if len(dirtied) > 0 {
+		a.s.logf("# single-test runs changed %s; restored", strings.Join(dirtied, ", "))
 	}
 	acc := newUnitSet()
 	acc.addAll(a.baseUnits)

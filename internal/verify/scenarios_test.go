@@ -1,0 +1,153 @@
+package verify
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// scenario runs Measure, lets the fixture agent of testdata/scenarios/<name>
+// write its files, and runs Verify.
+func scenario(t *testing.T, module, name, target string) (*fixtureTask, *Baseline, *Report) {
+	t.Helper()
+	needGo(t)
+	ctx := context.Background()
+	var overlays []string
+	if _, err := os.Stat(filepath.Join("testdata/scenarios", name, "snapshot")); err == nil {
+		overlays = append(overlays, filepath.Join("testdata/scenarios", name, "snapshot"))
+	}
+	ft := newFixtureTask(t, module, overlays...)
+	o := Options{Dir: ft.dir, Module: target, TestTimeout: 20 * time.Second, Log: testLog(t)}
+	b, err := Measure(ctx, o)
+	require.NoError(t, err)
+	ft.agentWrites(t, filepath.Join("testdata/scenarios", name, "agent"))
+	r, err := Verify(ctx, Input{Options: o, Baseline: b, Changes: ft.changes(t), Restore: ft.restore})
+	require.NoError(t, err)
+	return ft, b, r
+}
+
+// A red baseline is reported, and only the generated tests are judged.
+func TestVerifyRedBaseline(t *testing.T) {
+	t.Parallel()
+	_, b, r := scenario(t, "testdata/go/module", "red", "calc/calc.go")
+	require.False(t, b.Passed)
+	require.Equal(t, []string{"TestRed"}, b.FailedTests)
+	require.Contains(t, b.Error, "TestRed")
+	require.Equal(t, []string{"TestAbsNegative"}, r.Kept)
+	require.Empty(t, r.Dropped)
+	require.True(t, r.Success)
+}
+
+// A test that makes an existing test fail is found by bisection and dropped
+// alone.
+func TestVerifyBreaksSuite(t *testing.T) {
+	t.Parallel()
+	ft, _, r := scenario(t, "testdata/go/module", "breaks", "calc/calc.go")
+	require.Equal(t, []string{"TestAbsNegative"}, r.Kept)
+	require.Equal(t, map[string]string{"TestDivMutates": ReasonBreaksSuite}, reasons(r))
+	require.Contains(t, r.Dropped[0].Excerpt, "TestErrText")
+	require.NotContains(t, ft.read(t, "calc/calc_handoff_test.go"), "TestDivMutates")
+	require.NotContains(t, ft.read(t, "calc/calc_handoff_test.go"), `"errors"`)
+}
+
+// A test that rewrites the module while it runs is a disallowed change; the
+// source is put back. Stray files a test leaves are removed.
+func TestVerifyRuntimeWrites(t *testing.T) {
+	t.Parallel()
+	ft, _, r := scenario(t, "testdata/go/module", "dirt", "calc/calc.go")
+	require.Equal(t, []string{"TestAbsNegative", "TestWritesJunk"}, r.Kept)
+	require.Equal(t, map[string]string{"TestRewritesSource": ReasonDisallowedChange}, reasons(r))
+	require.Contains(t, r.Dropped[0].Excerpt, "calc/calc.go")
+	require.Equal(t, string(ft.orig["calc/calc.go"]), ft.read(t, "calc/calc.go"))
+	require.NoFileExists(t, filepath.Join(ft.dir, "calc/junk.txt"))
+}
+
+// Tests already in the output file are not judged, and stay.
+func TestVerifyExistingOutput(t *testing.T) {
+	t.Parallel()
+	ft, b, r := scenario(t, "testdata/go/module", "existing", "calc/calc.go")
+	require.True(t, b.OutputExisted)
+	require.Equal(t, []string{"TestOld"}, b.OutputTests)
+	require.Equal(t, []string{"TestAbsNegative"}, r.Kept)
+	require.Equal(t, map[string]string{"TestClampWrong": ReasonFailed}, reasons(r))
+	require.Equal(t, 2, r.Funnel.Generated)
+	out := string(r.Files["calc/calc_handoff_test.go"])
+	require.Contains(t, out, "func TestOld(")
+	require.Contains(t, out, "func TestAbsNegative(")
+	require.Equal(t, out, ft.read(t, "calc/calc_handoff_test.go"))
+}
+
+// Changes outside the output area are undone without running anything.
+func TestVerifyDisallowedPaths(t *testing.T) {
+	t.Parallel()
+	ft, _, r := scenario(t, "testdata/go/module", "paths", "calc/calc.go")
+	require.NoError(t, os.Remove(filepath.Join(ft.dir, "calc/extra.go"))) // after Verify: check a deletion too
+	r2, err := Verify(context.Background(), Input{
+		Options:  Options{Dir: ft.dir, Module: "calc/calc.go", Log: testLog(t)},
+		Baseline: &Baseline{Passed: true},
+		Changes:  ft.changes(t),
+		Restore:  ft.restore,
+	})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{
+		"calc/calc_test.go":   ReasonDisallowedChange,
+		"go.mod":              ReasonDisallowedChange,
+		"other/other_test.go": ReasonDisallowedChange,
+	}, reasons(r))
+	require.Equal(t, map[string]string{"calc/extra.go": ReasonDisallowedChange}, reasons(r2))
+	require.Equal(t, 2, r.Funnel.Generated, "test files count as generated, go.mod does not")
+	require.Zero(t, r.Runs, "nothing left to run")
+	require.Empty(t, r.Kept)
+	require.False(t, r.Success)
+	for rel, data := range ft.orig {
+		require.Equal(t, string(data), ft.read(t, rel), rel)
+	}
+	require.NoDirExists(t, filepath.Join(ft.dir, "other/other_test.go"))
+}
+
+// A module with requirements: they are downloaded outside the sandbox and
+// the tests run offline.
+func TestVerifyModuleRequirements(t *testing.T) {
+	t.Parallel()
+	_, b, r := scenario(t, "testdata/go/deps", "deps", "greet/greet.go")
+	require.True(t, b.Passed, b.Error)
+	require.Equal(t, 200.0/3, b.Coverage, "two of Hello's three statements")
+	require.Equal(t, []string{"TestHelloName"}, r.Kept)
+	require.Equal(t, 100.0, r.Coverage.After)
+}
+
+// Recheck keeps the tests that still pass against the workspace as it is
+// now, and re-drops the others.
+func TestRecheck(t *testing.T) {
+	t.Parallel()
+	needGo(t)
+	ctx := context.Background()
+	src, err := os.ReadFile("testdata/go/agent/calc/calc_handoff_test.go")
+	require.NoError(t, err)
+	kept, err := removeGoTests("calc/calc_handoff_test.go", src, []string{"TestAddAgain", "TestClampWrong", "TestAbsNoAssert", "TestMul", "TestHang", "TestClampFlaky"})
+	require.NoError(t, err)
+	files := map[string][]byte{"calc/calc_handoff_test.go": kept}
+
+	t.Run("unchanged", func(t *testing.T) {
+		t.Parallel()
+		ft := newFixtureTask(t, "testdata/go/module")
+		out, redropped, err := Recheck(ctx, Options{Dir: ft.dir, Module: "calc/calc.go", Log: testLog(t)}, files)
+		require.NoError(t, err)
+		require.Empty(t, redropped)
+		require.Equal(t, files, out)
+	})
+	t.Run("moved", func(t *testing.T) {
+		t.Parallel()
+		ft := newFixtureTask(t, "testdata/go/module", "testdata/scenarios/moved/snapshot")
+		out, redropped, err := Recheck(ctx, Options{Dir: ft.dir, Module: "calc/calc.go", Log: testLog(t)}, files)
+		require.NoError(t, err)
+		require.Equal(t, []string{"TestAbsNegative"}, redropped)
+		tests, err := parseGoTests("x_test.go", out["calc/calc_handoff_test.go"])
+		require.NoError(t, err)
+		require.Equal(t, []string{"TestDivByZero"}, testNames(tests))
+	})
+}

@@ -1,0 +1,5 @@
+module example.com/calc
+
+go 1.22
+
+require github.com/stretchr/testify v1.12.1

@@ -1,0 +1,7 @@
+package calc
+
+import "testing"
+
+func TestRed(t *testing.T) {
+	t.Fatal("this existing test was red before the agent ran")
+}
