@@ -1,0 +1,427 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/handoff-dev/handoff/agent/agenttest"
+	"github.com/handoff-dev/handoff/internal/engine"
+	"github.com/handoff-dev/handoff/internal/testenv"
+)
+
+// binary is the handoff command built once for all tests: they run it as
+// real, separate processes.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "handoff-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "handoff")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		panic(fmt.Sprintf("building handoff: %v\n%s", err, out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// goodTests is an exec agent writing tests that cover all of the fixture.
+const goodTests = `cat > "$HANDOFF_OUTPUT_PATH" <<'GO'
+package calc
+
+import "testing"
+
+func TestAdd(t *testing.T) {
+	if Add(2, 3) != 5 {
+		t.Fatal("Add(2, 3) != 5")
+	}
+}
+
+func TestAbs(t *testing.T) {
+	if Abs(-4) != 4 || Abs(4) != 4 {
+		t.Fatal("Abs")
+	}
+}
+
+func TestDiv(t *testing.T) {
+	if q, err := Div(6, 3); err != nil || q != 2 {
+		t.Fatal("Div(6, 3)")
+	}
+	if _, err := Div(1, 0); err == nil {
+		t.Fatal("Div by zero must fail")
+	}
+}
+GO`
+
+type env struct {
+	t    *testing.T
+	ws   string
+	vars []string
+}
+
+// newEnv lays out a git workspace holding the calc module and an
+// environment whose database is dbURL ("" means the workspace default).
+func newEnv(t *testing.T, dbURL string) *env {
+	t.Helper()
+	ws := t.TempDir()
+	write(t, filepath.Join(ws, "go.mod"), "module example.com/calc\n\ngo 1.22\n")
+	write(t, filepath.Join(ws, "calc.go"), agenttest.GoModule)
+	git(t, ws, "init", "-q")
+	git(t, ws, "add", "-A")
+	git(t, ws, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init")
+	e := &env{t: t, ws: ws, vars: []string{
+		"HANDOFF_NO_AUTOSTART=1", "HANDOFF_HEARTBEAT_INTERVAL=100ms", "HANDOFF_HEARTBEAT_TIMEOUT=2s",
+		"HANDOFF_RETRY_BASE=100ms", "HANDOFF_EXEC_COMMAND=" + goodTests,
+	}}
+	if dbURL != "" {
+		e.vars = append(e.vars, "HANDOFF_DATABASE_URL="+dbURL)
+	}
+	return e
+}
+
+func write(t *testing.T, p, body string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+}
+
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "git %v: %s", args, out)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs the handoff binary in the workspace and waits for it.
+func (e *env) run(extra []string, args ...string) result {
+	e.t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = e.ws
+	cmd.Env = append(append(os.Environ(), e.vars...), extra...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(e.t, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// worker starts `handoff worker` as its own process; it is stopped with
+// SIGTERM at the end of the test.
+func (e *env) worker(extra ...string) *exec.Cmd {
+	e.t.Helper()
+	cmd := exec.Command(binary, "worker")
+	cmd.Dir = e.ws
+	cmd.Env = append(append(os.Environ(), e.vars...), extra...)
+	var logb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logb, &logb
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(e.t, cmd.Start())
+	e.t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+		if e.t.Failed() {
+			e.t.Logf("worker log:\n%s", logb.String())
+		}
+	})
+	return cmd
+}
+
+func (e *env) status(id string) map[string]any {
+	e.t.Helper()
+	r := e.run(nil, "status", id, "--json")
+	require.Equal(e.t, 0, r.code, r.stderr)
+	var st map[string]any
+	require.NoError(e.t, json.Unmarshal([]byte(r.stdout), &st))
+	return st
+}
+
+// pollStatus polls the task's status until cond holds, with a deadline.
+func (e *env) pollStatus(id string, within time.Duration, cond func(map[string]any) bool) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		st := e.status(id)
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("task %s: condition not met within %s; last status %v", id, within, st)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval with a deadline, not a wait for an event
+	}
+}
+
+var schemaSeq atomic.Int64
+
+// databases: SQLite always; PostgreSQL (a fresh schema) when configured.
+func databases(t *testing.T) map[string]func(t *testing.T) string {
+	return map[string]func(t *testing.T) string{
+		"sqlite": func(t *testing.T) string { return "" },
+		"postgres": func(t *testing.T) string {
+			base := testenv.PostgresURL(t)
+			schema := fmt.Sprintf("cli_%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
+			db, err := engine.Open(context.Background(), base)
+			require.NoError(t, err)
+			_, err = db.SQL.Exec("CREATE SCHEMA " + schema)
+			require.NoError(t, err)
+			db.Close()
+			t.Cleanup(func() {
+				if db, err := engine.Open(context.Background(), base); err == nil {
+					_, _ = db.SQL.Exec("DROP SCHEMA " + schema + " CASCADE")
+					db.Close()
+				}
+			})
+			u, _ := url.Parse(base)
+			q := u.Query()
+			q.Set("search_path", schema)
+			u.RawQuery = q.Encode()
+			return u.String()
+		},
+	}
+}
+
+func each(t *testing.T, f func(t *testing.T, dbURL string)) {
+	for name, mk := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f(t, mk(t))
+		})
+	}
+}
+
+// TestSeparateProcesses: one process submits, another works, a third asks
+// for status and a fourth waits for the result.
+func TestSeparateProcesses(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL)
+		sub := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec", "--coverage", "90")
+		require.Equal(t, 0, sub.code, sub.stderr)
+		id := strings.TrimSpace(sub.stdout)
+		require.NotEmpty(t, id)
+		require.Equal(t, "QUEUED", e.status(id)["status"], "no worker runs yet")
+
+		e.worker()
+		w := e.run(nil, "wait", id, "--wait-timeout", "3m", "--poll-interval", "100ms", "--json")
+		require.Equal(t, 0, w.code, w.stdout+w.stderr)
+		var res map[string]any
+		require.NoError(t, json.Unmarshal([]byte(w.stdout), &res))
+		require.Equal(t, "COMPLETED", res["status"])
+		require.Equal(t, true, res["success"])
+		require.Equal(t, 100.0, res["coverage"].(map[string]any)["after"])
+		require.ElementsMatch(t, []any{"TestAdd", "TestAbs", "TestDiv"}, res["tests"].(map[string]any)["kept"])
+		require.FileExists(t, filepath.Join(e.ws, "calc_test.go"), "kept tests land in the workspace")
+
+		st := e.status(id)
+		require.Equal(t, "COMPLETED", st["status"])
+		require.NotEmpty(t, st["started_at"])
+		require.NotEmpty(t, st["completed_at"])
+
+		list := e.run(nil, "list", "--json")
+		require.Equal(t, 0, list.code, list.stderr)
+		require.Contains(t, list.stdout, id)
+	})
+}
+
+// TestWorkerKilledMidTask: a worker killed with SIGKILL while its agent runs
+// leaves the task RUNNING; a second worker rescues it and finishes it.
+func TestWorkerKilledMidTask(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL)
+		marks := t.TempDir()
+		// First attempt: note the attempt and hang. Later attempts: write tests.
+		script := `if [ ! -e "$MARKS/first" ]; then touch "$MARKS/first"; sleep 300; fi
+` + goodTests
+		e.vars = append(e.vars, "MARKS="+marks, "HANDOFF_EXEC_ENV=MARKS", "HANDOFF_EXEC_COMMAND="+script)
+		sub := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
+		require.Equal(t, 0, sub.code, sub.stderr)
+		id := strings.TrimSpace(sub.stdout)
+
+		first := e.worker()
+		e.pollStatus(id, time.Minute, func(st map[string]any) bool {
+			_, err := os.Stat(filepath.Join(marks, "first"))
+			return st["status"] == "RUNNING" && err == nil
+		})
+		require.NoError(t, syscall.Kill(-first.Process.Pid, syscall.SIGKILL))
+
+		e.worker()
+		w := e.run(nil, "wait", id, "--wait-timeout", "3m", "--poll-interval", "100ms", "--json")
+		require.Equal(t, 0, w.code, w.stdout+w.stderr)
+		var res map[string]any
+		require.NoError(t, json.Unmarshal([]byte(w.stdout), &res))
+		require.Equal(t, 2.0, res["attempts"], "the rescued task ran again as attempt 2")
+		require.Equal(t, true, res["success"])
+	})
+}
+
+// TestCancelKillsRunningAgent: cancel from another process stops the agent's
+// whole process group.
+func TestCancelKillsRunningAgent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	marks := t.TempDir()
+	script := `sleep 300 & echo $! > "$MARKS/child"; wait`
+	e.vars = append(e.vars, "MARKS="+marks, "HANDOFF_EXEC_ENV=MARKS", "HANDOFF_EXEC_COMMAND="+script)
+	sub := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
+	require.Equal(t, 0, sub.code, sub.stderr)
+	id := strings.TrimSpace(sub.stdout)
+	e.worker()
+	var child int
+	e.pollStatus(id, time.Minute, func(map[string]any) bool {
+		b, err := os.ReadFile(filepath.Join(marks, "child"))
+		if err != nil || len(bytes.TrimSpace(b)) == 0 {
+			return false
+		}
+		_, err = fmt.Sscan(string(b), &child)
+		return err == nil
+	})
+	c := e.run(nil, "cancel", id)
+	require.Equal(t, 0, c.code, c.stderr)
+	st := e.pollStatus(id, 30*time.Second, func(st map[string]any) bool { return st["status"] == "CANCELLED" })
+	require.Equal(t, "CANCELLED", st["status"])
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(child, 0) == nil {
+		require.True(t, time.Now().Before(deadline), "the agent's child process %d survived the cancel", child)
+		time.Sleep(20 * time.Millisecond)
+	}
+	w := e.run(nil, "wait", id, "--json")
+	require.Equal(t, 1, w.code, "a cancelled task is not a success")
+}
+
+func TestWaitTimeoutLeavesTaskRunning(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	marks := t.TempDir()
+	e.vars = append(e.vars, "MARKS="+marks, "HANDOFF_EXEC_ENV=MARKS",
+		`HANDOFF_EXEC_COMMAND=touch "$MARKS/started"; while [ ! -e "$MARKS/go" ]; do sleep 0.05; done; `+goodTests)
+	sub := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
+	require.Equal(t, 0, sub.code, sub.stderr)
+	id := strings.TrimSpace(sub.stdout)
+	e.worker()
+	e.pollStatus(id, time.Minute, func(st map[string]any) bool { return st["status"] == "RUNNING" })
+
+	w := e.run(nil, "wait", id, "--wait-timeout", "300ms", "--poll-interval", "50ms")
+	require.Equal(t, 124, w.code, w.stderr)
+	require.Contains(t, w.stderr, "still running")
+	require.Equal(t, "RUNNING", e.status(id)["status"], "a wait timeout leaves the task running")
+
+	write(t, filepath.Join(marks, "go"), "")
+	w = e.run(nil, "wait", id, "--wait-timeout", "3m", "--poll-interval", "100ms")
+	require.Equal(t, 0, w.code, w.stdout+w.stderr)
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	a := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec", "--idempotency-key", "k1")
+	require.Equal(t, 0, a.code, a.stderr)
+	b := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec", "--idempotency-key", "k1")
+	require.Equal(t, 0, b.code, b.stderr)
+	require.Equal(t, a.stdout, b.stdout, "same key and same request give the same task")
+	c := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec", "--idempotency-key", "k1", "--coverage", "50")
+	require.Equal(t, 2, c.code)
+	require.Contains(t, c.stderr, "idempotency key")
+	require.Contains(t, c.stderr, strings.TrimSpace(a.stdout))
+}
+
+// TestBadInput: every rejection exits 2 with a message naming the problem,
+// and creates no task.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	outside := t.TempDir()
+	write(t, filepath.Join(outside, "x.go"), "package x\n")
+	require.NoError(t, os.Symlink(outside, filepath.Join(e.ws, "escape")))
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no module", []string{"submit"}, "--module is required"},
+		{"missing module", []string{"submit", "--module", "nope.go"}, "does not exist"},
+		{"dotdot", []string{"submit", "--module", "../x.go"}, "module ../x.go"},
+		{"absolute elsewhere", []string{"submit", "--module", filepath.Join(outside, "x.go")}, "outside"},
+		{"symlink escape", []string{"submit", "--module", "escape/x.go"}, "escape"},
+		{"output outside", []string{"submit", "--module", "calc.go", "--output", "../calc_test.go"}, "output"},
+		{"output not a test file", []string{"submit", "--module", "calc.go", "--output", "calc2.go"}, "not a go test file"},
+		{"threshold", []string{"submit", "--module", "calc.go", "--coverage", "150"}, "outside 0..100"},
+		{"unknown agent", []string{"submit", "--module", "calc.go", "--agent", "gpt-genie"}, `unknown agent "gpt-genie"`},
+		{"bad priority", []string{"submit", "--module", "calc.go", "--priority", "urgent"}, "priority"},
+		{"bad duration", []string{"submit", "--module", "calc.go", "--timeout", "soon"}, "not a duration"},
+		{"unknown task", []string{"status", "no-such-task"}, "task not found"},
+		{"unknown task wait", []string{"wait", "no-such-task"}, "task not found"},
+		{"unknown flag", []string{"submit", "--modul", "calc.go"}, "unknown flag"},
+		{"missing argument", []string{"status"}, "one task ID"},
+	}
+	for _, c := range cases {
+		r := e.run(nil, c.args...)
+		require.Equal(t, 2, r.code, "%s: %s", c.name, r.stderr)
+		require.Contains(t, r.stderr, c.want, c.name)
+	}
+	exec := e.run([]string{"HANDOFF_EXEC_COMMAND="}, "submit", "--module", "calc.go", "--agent", "exec")
+	require.Equal(t, 2, exec.code)
+	require.Contains(t, exec.stderr, "HANDOFF_EXEC_COMMAND")
+
+	list := e.run(nil, "list", "--json")
+	require.Equal(t, 0, list.code, list.stderr)
+	require.JSONEq(t, "[]", list.stdout, "no rejected submit may create a task")
+
+	notDB := filepath.Join(t.TempDir(), "notes.db")
+	write(t, notDB, "this is not a database")
+	r := e.run(nil, "list", "--db", notDB)
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "not a SQLite database")
+	require.Equal(t, "this is not a database", string(must(os.ReadFile(notDB))), "a foreign file is left untouched")
+
+	foreign := filepath.Join(t.TempDir(), "app.db")
+	db, err := sql.Open("sqlite", foreign)
+	require.NoError(t, err)
+	_, err = db.Exec("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+	require.NoError(t, err)
+	db.Close()
+	r = e.run(nil, "list", "--db", foreign)
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "holds other tables (customers)")
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
