@@ -2,6 +2,7 @@ package openhands_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,11 +83,11 @@ func TestCloudPausedSandboxIsResumed(t *testing.T) {
 func TestCloudCancelPausesSandboxAndDeletes(t *testing.T) {
 	t.Parallel()
 	b := cloudSetup(t, openhandstest.Options{Scenario: openhandstest.Scenario{Kind: openhandstest.NeverFinish}})
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	done := make(chan error, 1)
 	go func() { _, err := b.agent(t).Run(ctx, b.task); done <- err }()
 	require.Eventually(t, func() bool { return len(b.srv.Conversations()) == 1 }, 5*time.Second, time.Millisecond)
-	cancel()
+	cancel(errors.New("cancelled by request"))
 	select {
 	case err := <-done:
 		require.ErrorIs(t, err, context.Canceled)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -190,12 +191,12 @@ func contractScenarios(t *testing.T) []openhandstest.Exchange {
 		if mod != nil {
 			mod(b)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
+		ctx, cancel := context.WithCancelCause(context.Background())
+		defer cancel(nil)
 		if cancelOnProgress {
 			b.task.Progress = func(s string) {
-				if strings.Contains(s, "actions") { // the conversation runs
-					cancel()
+				if strings.Contains(s, "actions") { // the conversation runs: cancel the task
+					cancel(errors.New("cancelled by request"))
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package openhands_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"testing"
@@ -324,24 +325,37 @@ func TestModelFallbackExhausted(t *testing.T) {
 
 func TestCancelPausesAndDeletes(t *testing.T) {
 	t.Parallel()
-	for _, keep := range []bool{false, true} {
+	errCancelled := errors.New("cancelled by request")
+	for _, tc := range []struct {
+		name        string
+		cause       error
+		keep        bool
+		wantDeleted bool
+	}{
+		{"cancel with a cause deletes", errCancelled, false, true},
+		{"kept on request", errCancelled, true, false},
+		{"shutdown pauses for the next worker", nil, false, false},
+	} {
 		b := setup(t, openhandstest.Options{Scenario: openhandstest.Scenario{Kind: openhandstest.NeverFinish}})
-		b.cfg.KeepOnCancel = keep
-		ctx, cancel := context.WithCancel(context.Background())
+		b.cfg.KeepOnCancel = tc.keep
+		ctx, cancel := context.WithCancelCause(context.Background())
 		done := make(chan error, 1)
 		go func() { _, err := b.agent(t).Run(ctx, b.task); done <- err }()
 		<-b.prog.first
-		cancel()
+		start := time.Now()
+		cancel(tc.cause)
 		var err error
 		select {
 		case err = <-done:
 		case <-time.After(5 * time.Second):
-			t.Fatal("Run did not return within 5s of cancellation")
+			t.Fatalf("%s: Run did not return within 5s of cancellation", tc.name)
 		}
-		require.ErrorIs(t, err, context.Canceled)
+		require.ErrorIs(t, err, context.Canceled, tc.name)
+		require.Less(t, time.Since(start), 2*time.Second, tc.name)
 		c := b.srv.Conversations()[0]
-		require.Equal(t, 1, c.Pauses)
-		require.Equal(t, !keep, c.Deleted)
+		require.Equal(t, 1, c.Pauses, tc.name)
+		require.Equal(t, "paused", c.Status, tc.name)
+		require.Equal(t, tc.wantDeleted, c.Deleted, tc.name)
 	}
 }
 

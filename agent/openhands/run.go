@@ -252,15 +252,19 @@ func (a *Agent) stopped(ctx context.Context, t *agent.Task, st *runState, id, mo
 	return rep, stop
 }
 
-// cleanup pauses and (unless configured otherwise) deletes a conversation
-// after cancellation, within CancelTimeout.
+// cleanup pauses a conversation after cancellation, within CancelTimeout.
+// A cancellation that carries a cause (handoff's Cancel gives one) also
+// deletes it, unless KeepOnCancel; a plain cancellation (a worker shutting
+// down, its task requeued) leaves it paused for the next worker to resume.
 func (a *Agent) cleanup(ctx context.Context, id string) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.CancelTimeout)
 	defer cancel()
 	if err := a.be.pause(cctx, id); err != nil {
 		a.cfg.Logger.WarnContext(ctx, "openhands: pausing the cancelled conversation failed", "conversation", id, "error", err)
 	}
-	if a.cfg.KeepOnCancel {
+	cause := context.Cause(ctx)
+	deliberate := cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded)
+	if a.cfg.KeepOnCancel || !deliberate {
 		return
 	}
 	if err := a.be.remove(cctx, id); err != nil {
