@@ -1,0 +1,266 @@
+package handoff_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/agent/agenttest"
+	"github.com/handoff-dev/handoff/internal/testenv"
+)
+
+// scripted is an agent whose behaviour a test writes as a Go function: the
+// seam every backend plugs into, driven directly.
+type scripted struct {
+	langs []string
+	run   func(ctx context.Context, t *agent.Task) (*agent.Report, error)
+}
+
+func (s *scripted) Name() string        { return "scripted" }
+func (s *scripted) Languages() []string { return s.langs }
+func (s *scripted) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
+	return s.run(ctx, t)
+}
+
+const goodGoTests = `package calc
+
+import "testing"
+
+func TestAdd(t *testing.T) {
+	if Add(2, 3) != 5 {
+		t.Fatal("Add(2, 3) != 5")
+	}
+}
+
+func TestAbs(t *testing.T) {
+	if Abs(-4) != 4 || Abs(4) != 4 {
+		t.Fatal("Abs")
+	}
+}
+
+func TestDiv(t *testing.T) {
+	if q, err := Div(6, 3); err != nil || q != 2 {
+		t.Fatal("Div(6, 3)")
+	}
+	if _, err := Div(1, 0); err == nil {
+		t.Fatal("Div by zero must fail")
+	}
+}
+`
+
+// goWorkspace lays out a git repository holding the calc module.
+func goWorkspace(t *testing.T) string {
+	t.Helper()
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "go.mod"), "module example.com/calc\n\ngo 1.22\n")
+	writeFile(t, filepath.Join(ws, "calc.go"), agenttest.GoModule)
+	gitInit(t, ws)
+	return ws
+}
+
+func gitInit(t *testing.T, ws string) {
+	t.Helper()
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"},
+		{"-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = ws
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %s", args, out)
+	}
+}
+
+func writeFile(t *testing.T, p, body string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+}
+
+// open returns a working client on the workspace's default SQLite database.
+func open(t *testing.T, ws string, a agent.Agent) *handoff.Client {
+	t.Helper()
+	c, err := handoff.Open(context.Background(), handoff.Config{Workspace: ws, Agents: []agent.Agent{a},
+		DefaultAgent: a.Name(), HeartbeatInterval: 100 * time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, c.StartWorker(context.Background()))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func writeTests(body string) func(ctx context.Context, t *agent.Task) (*agent.Report, error) {
+	return func(ctx context.Context, t *agent.Task) (*agent.Report, error) {
+		p := filepath.Join(t.Dir, filepath.FromSlash(t.Output))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+		return &agent.Report{Summary: "wrote tests"}, os.WriteFile(p, []byte(body), 0o644)
+	}
+}
+
+// TestResultsWakesInProcess: a waiter in the process that ran the task is
+// woken by the completion itself. Its poll interval is an hour, so only the
+// signal can end the wait before the test's deadline.
+func TestResultsWakesInProcess(t *testing.T) {
+	t.Parallel()
+	ws := goWorkspace(t)
+	c := open(t, ws, &scripted{langs: []string{"go"}, run: writeTests(goodGoTests)})
+	id, err := c.Submit(context.Background(), handoff.Request{Module: "calc.go"})
+	require.NoError(t, err)
+	res, err := c.Results(context.Background(), id, handoff.WaitOptions{Timeout: 3 * time.Minute, PollInterval: time.Hour})
+	require.NoError(t, err)
+	require.Equal(t, handoff.StateCompleted, res.Status)
+	require.True(t, res.Success, res.Error)
+	require.Equal(t, []string{"calc_test.go"}, res.Files)
+	require.Equal(t, 100.0, res.Coverage.After)
+	require.Equal(t, 0.0, res.Coverage.Before)
+	require.Equal(t, 80.0, res.Coverage.Threshold)
+	require.Equal(t, "scripted", res.Agent.Name)
+	require.FileExists(t, res.LogPath)
+	got, err := os.ReadFile(filepath.Join(ws, "calc_test.go"))
+	require.NoError(t, err)
+	require.Equal(t, goodGoTests, string(got))
+}
+
+// TestNoTestWrittenIsNoSuccess: an agent that ends happily without writing
+// anything produces a verdict of failure, not a success.
+func TestNoTestWrittenIsNoSuccess(t *testing.T) {
+	t.Parallel()
+	ws := goWorkspace(t)
+	c := open(t, ws, &scripted{langs: []string{"go"}, run: func(context.Context, *agent.Task) (*agent.Report, error) {
+		return &agent.Report{Summary: "all done!"}, nil
+	}})
+	res, err := c.Generate(context.Background(), handoff.Request{Module: "calc.go", MaxRounds: 1},
+		handoff.WaitOptions{Timeout: 3 * time.Minute})
+	require.NoError(t, err)
+	require.Equal(t, handoff.StateCompleted, res.Status)
+	require.False(t, res.Success)
+	require.Empty(t, res.Tests.Kept)
+	require.Empty(t, res.Files)
+	require.NoFileExists(t, filepath.Join(ws, "calc_test.go"))
+}
+
+// TestChangedOutputIsNeverOverwritten: the user writes the output file while
+// the task runs; handoff leaves it alone and says why.
+func TestChangedOutputIsNeverOverwritten(t *testing.T) {
+	t.Parallel()
+	ws := goWorkspace(t)
+	mine := "package calc\n\n// written by a person while the agent ran\n"
+	c := open(t, ws, &scripted{langs: []string{"go"}, run: func(ctx context.Context, at *agent.Task) (*agent.Report, error) {
+		writeFile(t, filepath.Join(ws, "calc_test.go"), mine)
+		return writeTests(goodGoTests)(ctx, at)
+	}})
+	res, err := c.Generate(context.Background(), handoff.Request{Module: "calc.go"}, handoff.WaitOptions{Timeout: 3 * time.Minute})
+	require.NoError(t, err)
+	require.True(t, res.Success, "the tests are good; only the apply is refused")
+	require.Empty(t, res.Files)
+	require.False(t, res.Apply.Applied)
+	require.Contains(t, res.Apply.Reason, "calc_test.go")
+	got, err := os.ReadFile(filepath.Join(ws, "calc_test.go"))
+	require.NoError(t, err)
+	require.Equal(t, mine, string(got))
+}
+
+// TestStaleModuleIsRechecked: a refactoring changes the module while tests
+// are generated; only the tests that still pass against it are applied.
+func TestStaleModuleIsRechecked(t *testing.T) {
+	t.Parallel()
+	ws := goWorkspace(t)
+	refactored := strings.Replace(agenttest.GoModule, "return -n", "return n * -1 * 0", 1) // Abs(-4) now 0
+	c := open(t, ws, &scripted{langs: []string{"go"}, run: func(ctx context.Context, at *agent.Task) (*agent.Report, error) {
+		writeFile(t, filepath.Join(ws, "calc.go"), refactored)
+		return writeTests(goodGoTests)(ctx, at)
+	}})
+	res, err := c.Generate(context.Background(), handoff.Request{Module: "calc.go"}, handoff.WaitOptions{Timeout: 3 * time.Minute})
+	require.NoError(t, err)
+	require.True(t, res.Apply.Stale)
+	require.Equal(t, []string{"TestAbs"}, res.Apply.Redropped)
+	got, err := os.ReadFile(filepath.Join(ws, "calc_test.go"))
+	require.NoError(t, err)
+	require.Contains(t, string(got), "func TestAdd")
+	require.NotContains(t, string(got), "func TestAbs")
+	require.Equal(t, refactored, string(must(os.ReadFile(filepath.Join(ws, "calc.go")))), "the user's module is untouched")
+}
+
+// TestPythonModule: the default output mirrors the package path under
+// tests/, and pytest with coverage.py judge the tests.
+func TestPythonModule(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/usr/bin/python3"); err != nil || exec.Command("/usr/bin/python3", "-c", "import pytest, coverage").Run() != nil {
+		testenv.Missing(t, "pytest and coverage.py", "apt-get install python3-pytest python3-coverage")
+	}
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "pkg", "__init__.py"), "")
+	writeFile(t, filepath.Join(ws, "pkg", "calc.py"), agenttest.PythonModule)
+	gitInit(t, ws)
+	tests := "from pkg.calc import add, absolute\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_absolute():\n    assert absolute(-2) == 2\n    assert absolute(3) == 3\n"
+	c := open(t, ws, &scripted{langs: []string{"python"}, run: writeTests(tests)})
+	res, err := c.Generate(context.Background(), handoff.Request{Module: "pkg/calc.py"}, handoff.WaitOptions{Timeout: 3 * time.Minute})
+	require.NoError(t, err)
+	require.True(t, res.Success, "%+v", res)
+	require.Equal(t, "tests/pkg/test_calc.py", res.OutputPath)
+	require.Equal(t, []string{"tests/pkg/test_calc.py"}, res.Files)
+	require.Equal(t, 100.0, res.Coverage.After)
+}
+
+func TestCancelQueuedTask(t *testing.T) {
+	t.Parallel()
+	ws := goWorkspace(t)
+	c, err := handoff.Open(context.Background(), handoff.Config{Workspace: ws,
+		Agents: []agent.Agent{&scripted{langs: []string{"go"}, run: writeTests(goodGoTests)}}, DefaultAgent: "scripted"})
+	require.NoError(t, err)
+	defer c.Close()
+	id, err := c.Submit(context.Background(), handoff.Request{Module: "calc.go"})
+	require.NoError(t, err)
+	st, err := c.Cancel(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, handoff.StateCancelled, st.State)
+	res, err := c.Results(context.Background(), id, handoff.WaitOptions{Timeout: time.Second})
+	require.NoError(t, err)
+	require.Equal(t, handoff.StateCancelled, res.Status)
+	require.False(t, res.Success)
+}
+
+func TestSubmitDefaultsAndValidation(t *testing.T) {
+	t.Parallel()
+	ws := goWorkspace(t)
+	writeFile(t, filepath.Join(ws, "lib", "lib.go"), "package lib\n\nfunc F() int { return 1 }\n")
+	writeFile(t, filepath.Join(ws, "lib", "lib_test.go"), "package lib\n")
+	c, err := handoff.Open(context.Background(), handoff.Config{Workspace: ws,
+		Agents: []agent.Agent{&scripted{langs: []string{"go"}, run: writeTests(goodGoTests)}}, DefaultAgent: "scripted"})
+	require.NoError(t, err)
+	defer c.Close()
+	ctx := context.Background()
+
+	id, err := c.Submit(ctx, handoff.Request{Module: "lib/lib.go"})
+	require.NoError(t, err)
+	st, err := c.Status(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, "lib/lib_handoff_test.go", st.Output, "an existing _test.go is never the default output")
+	require.Equal(t, handoff.StateQueued, st.State)
+	require.Equal(t, 3, st.MaxAttempts)
+
+	_, err = c.Submit(ctx, handoff.Request{Module: "calc.go", Coverage: handoff.Coverage(-1)})
+	require.ErrorIs(t, err, handoff.ErrInvalidRequest)
+	_, err = c.Submit(ctx, handoff.Request{Module: "calc.go", Timeout: 48 * time.Hour})
+	require.ErrorIs(t, err, handoff.ErrInvalidRequest)
+	_, err = c.Status(ctx, "nope")
+	require.ErrorIs(t, err, handoff.ErrNotFound)
+
+	list, err := c.List(ctx, handoff.ListFilter{})
+	require.NoError(t, err)
+	require.Len(t, list, 1, "rejected requests create no task")
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
