@@ -126,7 +126,7 @@ type run struct {
 
 // runGenerate runs handoff generate to its end.
 func (c *cli) runGenerate() run {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := c.command(ctx, "generate", "--agent", "openhands", "--module", "calc.go", "--coverage", "80",
 		"--runs", "1", "--json", "--no-worker")
@@ -187,7 +187,7 @@ func TestCLIKilledWorkerLeavesOneConversation(t *testing.T) {
 		}
 		convs := c.srv.Conversations()
 		return len(convs) == 1 && convs[0].Actions >= 3
-	}, time.Minute, 10*time.Millisecond, "the first worker's conversation never got going")
+	}, 2*time.Minute, 10*time.Millisecond, "the first worker's conversation never got going: %+v", c.srv.Conversations())
 	if early != nil {
 		early.result(t) // skips when openhands is not registered
 		t.Fatalf("generate ended before the worker was killed: %s", early.stdout)
@@ -198,7 +198,7 @@ func TestCLIKilledWorkerLeavesOneConversation(t *testing.T) {
 	var r run
 	select {
 	case r = <-done:
-	case <-time.After(2 * time.Minute):
+	case <-time.After(3 * time.Minute):
 		t.Fatal("generate did not finish after the second worker started")
 	}
 	res := r.result(t)
