@@ -187,7 +187,7 @@ func TestCLIKilledWorkerLeavesOneConversation(t *testing.T) {
 		}
 		convs := c.srv.Conversations()
 		return len(convs) == 1 && convs[0].Actions >= 3
-	}, 2*time.Minute, 10*time.Millisecond, "the first worker's conversation never got going: %+v", c.srv.Conversations())
+	}, 2*time.Minute, 10*time.Millisecond, "the first worker's conversation never got going")
 	if early != nil {
 		early.result(t) // skips when openhands is not registered
 		t.Fatalf("generate ended before the worker was killed: %s", early.stdout)
