@@ -40,15 +40,19 @@ type Config struct {
 // FromEnv returns a Config read from HANDOFF_BUILTIN_BUDGET (a Go duration
 // such as "90s", or a number of seconds) and HANDOFF_BUILTIN_SEED.
 func FromEnv() (Config, error) {
+	return fromLookup(os.Getenv)
+}
+
+func fromLookup(getenv func(string) string) (Config, error) {
 	var c Config
-	if s := os.Getenv("HANDOFF_BUILTIN_BUDGET"); s != "" {
+	if s := getenv("HANDOFF_BUILTIN_BUDGET"); s != "" {
 		d, err := parseDuration(s)
 		if err != nil {
 			return c, fmt.Errorf("HANDOFF_BUILTIN_BUDGET=%q: %w; use a duration such as 90s or a number of seconds", s, err)
 		}
 		c.Budget = d
 	}
-	if s := os.Getenv("HANDOFF_BUILTIN_SEED"); s != "" {
+	if s := getenv("HANDOFF_BUILTIN_SEED"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return c, fmt.Errorf("HANDOFF_BUILTIN_SEED=%q is not an integer: %w", s, err)

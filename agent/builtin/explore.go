@@ -33,6 +33,7 @@ type candidate struct {
 
 	out    *proberuntime.HpOutcome // from the in-order run
 	stable bool                    // the reversed run saw the same outcome
+	doc    bool                    // its arguments are the examples of the function's doc comment
 }
 
 // explorer makes candidate calls: first from the pools, then by mutating
@@ -133,7 +134,22 @@ func (e *explorer) initial(t *target) []*candidate {
 	for i, p := range pools {
 		base[i] = typical(p)
 	}
-	push(base)
+	ownDoc := docExamples(t)
+	if len(ownDoc) > 0 {
+		push(base)
+		base = append([]*value(nil), base...)
+		for i, v := range ownDoc {
+			if v != nil {
+				base[i] = v
+			}
+		}
+		push(base)
+		if len(out) > 0 {
+			out[len(out)-1].doc = true
+		}
+	} else {
+		push(base)
+	}
 	for i, p := range pools {
 		for _, v := range p {
 			args := append([]*value(nil), base...)
@@ -151,8 +167,8 @@ func (e *explorer) initial(t *target) []*candidate {
 	return out
 }
 
-// typical is the value a parameter takes while others vary: a constructed
-// value when there is one, else the first non-zero value.
+// typical is the value a parameter takes while others vary: a
+// constructed value when there is one, else the first non-zero value.
 func typical(pool []*value) *value {
 	for _, v := range pool {
 		if v.kind == proberuntime.HpKindCall {
@@ -160,6 +176,57 @@ func typical(pool []*value) *value {
 		}
 	}
 	return pool[min(1, len(pool)-1)]
+}
+
+// docExamples assigns the numbers and quoted strings of t's doc comment to
+// its basic parameters in order ("WithTax(cents, ratePermille) ... (200 =
+// 20 %)" gives 200 and 20); nil where the comment has none.
+func docExamples(t *target) []*value {
+	if t.doc == "" {
+		return nil
+	}
+	l := &literals{}
+	mineText(l, t.doc)
+	out := make([]*value, len(t.params))
+	found := false
+	var ni, ns, nf int
+	for i, p := range t.params {
+		b, ok := p.typ.Underlying().(*types.Basic)
+		if !ok || p.recv {
+			continue
+		}
+		var v *value
+		switch {
+		case b.Info()&types.IsString != 0 && ns < len(l.docStrings):
+			s := l.docStrings[ns]
+			ns++
+			v = &value{typ: p.typ, kind: proberuntime.HpKindLit, lit: s, src: quote(s)}
+		case b.Info()&types.IsInteger != 0 && ni < len(l.docInts):
+			n := l.docInts[ni]
+			ni++
+			if lo, hi := intRange(b); n.Cmp(lo) >= 0 && n.Cmp(hi) <= 0 {
+				v = &value{typ: p.typ, kind: proberuntime.HpKindLit, lit: n.String(), src: n.String()}
+			}
+		case b.Info()&types.IsFloat != 0 && nf < len(l.docFloats)+len(l.docInts):
+			var f float64
+			if nf < len(l.docFloats) {
+				f = l.docFloats[nf]
+			} else {
+				f = float64(l.docInts[nf-len(l.docFloats)].Int64())
+			}
+			nf++
+			v = &value{typ: p.typ, kind: proberuntime.HpKindLit, lit: strconv.FormatFloat(f, 'g', -1, 64), src: floatSrc(f)}
+		}
+		if v != nil {
+			v.doc = true
+			out[i] = v
+			found = true
+		}
+	}
+	if !found {
+		return nil
+	}
+	return out
 }
 
 // mutants makes the next round's calls of t from its corpus.

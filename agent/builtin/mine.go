@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"go/types"
 	"math/big"
+	"regexp"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -31,7 +32,18 @@ type literals struct {
 	ints    []*big.Int
 	floats  []float64
 	consts  []namedConst // package-level constants, in declaration order
+
+	// Examples quoted in comments ("12.05", 1205): inputs a person would
+	// choose, preferred when they do as well as others.
+	docStrings []string
+	docInts    []*big.Int
+	docFloats  []float64
 }
+
+var (
+	docQuoted = regexp.MustCompile(`"((?:[^"\\\n]|\\.){1,40})"`)
+	docNumber = regexp.MustCompile(`(?:^|[\s(=,:])(-?[0-9]+(?:\.[0-9]+)?)(?:$|[\s),.;:%])`)
+)
 
 // mine collects the literals of the package's non-test files in source
 // order, each value once.
@@ -89,6 +101,7 @@ func mine(files []*ast.File, info *types.Info) *literals {
 			return true
 		})
 	}
+	mineComments(l, files)
 	// Named constants: their values join the pools, and constants of named
 	// types are written by name.
 	var consts []*types.Const
@@ -112,4 +125,65 @@ func mine(files []*ast.File, info *types.Info) *literals {
 		}
 	}
 	return l
+}
+
+// mineComments collects the quoted strings and numbers of the package's
+// comments.
+func mineComments(l *literals, files []*ast.File) {
+	for _, f := range files {
+		for _, cg := range f.Comments {
+			mineText(l, cg.Text())
+		}
+	}
+}
+
+// mineText adds the quoted strings and numbers of a comment's text, each
+// once.
+func mineText(l *literals, text string) {
+	for _, m := range docQuoted.FindAllStringSubmatch(text, -1) {
+		s, err := strconv.Unquote(`"` + m[1] + `"`)
+		if err != nil || len(l.docStrings) >= maxMinedStrings || !utf8.ValidString(s) || containsString(l.docStrings, s) {
+			continue
+		}
+		l.docStrings = append(l.docStrings, s)
+	}
+	for _, m := range docNumber.FindAllStringSubmatch(text, -1) {
+		if len(l.docInts)+len(l.docFloats) >= maxMinedNumbers {
+			break
+		}
+		if n, ok := new(big.Int).SetString(m[1], 10); ok {
+			if !containsInt(l.docInts, n) {
+				l.docInts = append(l.docInts, n)
+			}
+		} else if x, err := strconv.ParseFloat(m[1], 64); err == nil && !containsFloat(l.docFloats, x) {
+			l.docFloats = append(l.docFloats, x)
+		}
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsInt(list []*big.Int, n *big.Int) bool {
+	for _, x := range list {
+		if x.Cmp(n) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFloat(list []float64, f float64) bool {
+	for _, x := range list {
+		if x == f {
+			return true
+		}
+	}
+	return false
 }

@@ -227,17 +227,34 @@ func (p *pools) basic(t types.Type, b *types.Basic) []*value {
 	case info&types.IsBoolean != 0:
 		vals = append(vals, p.lit(t, "false", "false"), p.lit(t, "true", "true"))
 	case info&types.IsString != 0:
+		doc := map[string]bool{}
+		for _, s := range p.lits.docStrings {
+			doc[s] = true
+		}
 		for _, s := range p.stringPool() {
-			vals = append(vals, p.lit(t, s, quote(s)))
+			v := p.lit(t, s, quote(s))
+			v.doc = doc[s]
+			vals = append(vals, v)
 		}
 	case info&types.IsInteger != 0:
 		vals = append(vals, p.ints(t, b)...)
 	case info&types.IsFloat != 0:
+		doc := map[float64]bool{}
+		for _, f := range p.lits.docFloats {
+			doc[f] = true
+		}
+		for _, n := range p.lits.docInts {
+			if n.IsInt64() {
+				doc[float64(n.Int64())] = true
+			}
+		}
 		for _, f := range p.floatPool() {
 			if b.Kind() == types.Float32 && float64(float32(f)) != f {
 				continue
 			}
-			vals = append(vals, p.lit(t, strconv.FormatFloat(f, 'g', -1, 64), floatSrc(f)))
+			v := p.lit(t, strconv.FormatFloat(f, 'g', -1, 64), floatSrc(f))
+			v.doc = doc[f]
+			vals = append(vals, v)
 		}
 	case info&types.IsComplex != 0:
 		vals = append(vals, p.lit(t, "(0+0i)", "0"), p.lit(t, "(1-1i)", "complex(1, -1)"), p.lit(t, "(0.5+2i)", "complex(0.5, 2)"))
@@ -265,9 +282,11 @@ func constLit(v constant.Value, b *types.Basic) (string, bool) {
 	return "", false
 }
 
-// stringPool is the package's string literals, then common strings.
+// stringPool is the package's string literals and the strings its
+// comments quote, then common strings.
 func (p *pools) stringPool() []string {
 	out := []string{""}
+	out = append(out, p.lits.docStrings...)
 	out = append(out, p.lits.strings...)
 	out = append(out, defaultStrings...)
 	return uniqueStrings(out)
@@ -275,8 +294,9 @@ func (p *pools) stringPool() []string {
 
 func (p *pools) floatPool() []float64 {
 	out := []float64{0, 1, -1, 0.5, 2.5, -0.25, 100, 1e-9, 1e9}
+	out = append(out, p.lits.docFloats...)
 	out = append(out, p.lits.floats...)
-	for _, n := range p.lits.ints {
+	for _, n := range append(append([]*big.Int(nil), p.lits.docInts...), p.lits.ints...) {
 		if n.IsInt64() && n.Int64() < 1<<20 && n.Int64() > -1<<20 {
 			out = append(out, float64(n.Int64()))
 		}
@@ -310,6 +330,11 @@ func (p *pools) ints(t types.Type, b *types.Basic) []*value {
 	for _, n := range []int64{0, 1, -1, 2, 3, 10, 100} {
 		add(n)
 	}
+	doc := map[string]bool{}
+	for _, n := range p.lits.docInts {
+		doc[n.String()] = true
+		cands = append(cands, n)
+	}
 	for _, n := range p.lits.ints {
 		cands = append(cands, n, new(big.Int).Add(n, big.NewInt(1)), new(big.Int).Sub(n, big.NewInt(1)))
 	}
@@ -331,6 +356,7 @@ func (p *pools) ints(t types.Type, b *types.Basic) []*value {
 		}
 		v := p.lit(t, n.String(), src)
 		v.needs = needs
+		v.doc = doc[n.String()]
 		vals = append(vals, v)
 	}
 	return vals

@@ -156,7 +156,8 @@ func (s *selector) take(c *candidate, covered map[int]bool) {
 //  2. then, across targets, those that add the most statements not yet
 //     covered (helpers reached through several functions);
 //  3. then, per target, the smallest case of each outcome not yet shown
-//     (an error, a panic, true and false, negative, zero and positive).
+//     (an error, a panic, true and false, negative, zero and positive),
+//     and the example its doc comment gives.
 //
 // Smaller inputs win ties, so the file reads simply. At most maxCases
 // cases per target. own gives the blocks inside each target's body;
@@ -222,7 +223,7 @@ func selectCases(targets []*target, cands []*candidate, weights []int, own map[*
 			if extras >= maxOutcomeExtras || s.count[t] >= maxCases {
 				break
 			}
-			if k := outcomeClass(o.c); !s.chosen[o.c] && !shown[k] {
+			if k := outcomeClass(o.c); !s.chosen[o.c] && (!shown[k] || o.c.doc) {
 				shown[k] = true
 				s.take(o.c, covered)
 				extras++
@@ -253,14 +254,17 @@ func outcomeClass(c *candidate) string {
 	if o.Panic != nil {
 		return "panic"
 	}
+	for _, r := range o.Results {
+		if r.IsError && r.Err != nil {
+			return "error"
+		}
+	}
 	var parts []string
 	for _, r := range o.Results {
 		switch {
-		case r.IsError && r.Err != nil:
-			return "error"
 		case r.IsError:
 			continue
-		case r.Literal == nil:
+		case r.Literal == nil || r.Literal.Src == "":
 			parts = append(parts, "?")
 		default:
 			parts = append(parts, literalClass(r.Literal.Src))

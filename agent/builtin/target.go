@@ -20,6 +20,7 @@ type target struct {
 
 	file               string // where it is declared
 	startLine, endLine int
+	doc                string // its doc comment
 }
 
 // param is one input of a target; a method's receiver is its first param.
@@ -58,6 +59,7 @@ func (m *module) targets() []*target {
 				continue
 			}
 			t.file = file
+			t.doc = fd.Doc.Text()
 			t.startLine = m.pkg.Fset.Position(fd.Pos()).Line
 			t.endLine = m.pkg.Fset.Position(fd.End()).Line
 			out = append(out, t)

@@ -21,6 +21,7 @@ type value struct {
 	src   string // HpKindLit: the value as the test writes it (a literal or a constant's name)
 	typed bool   // src is a typed constant of typ: no conversion needed in an interface slot
 	needs string // HpKindLit: import path src refers to ("math" for math.MaxInt64)
+	doc   bool   // HpKindLit: an example from the package's comments
 	elems []*value
 	names []string  // HpKindStruct: field names, parallel to elems
 	fn    *function // HpKindCall
@@ -300,6 +301,9 @@ func (v *value) writeKey(b *strings.Builder) {
 
 // size is a rough measure of how much reading v takes.
 func (v *value) size() int {
+	if v.doc {
+		return 1
+	}
 	n := 1 + len(v.src)
 	for _, e := range v.elems {
 		n += 1 + e.size()
