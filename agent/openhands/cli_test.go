@@ -50,8 +50,19 @@ func TestDiv(t *testing.T) {
 }
 `
 
+// binDir holds the binary built for this test process; TestMain removes it.
+var binDir = sync.OnceValues(func() (string, error) { return os.MkdirTemp("", "handoff-cli-test-") })
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := binDir(); err == nil {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
 var handoffBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "handoff-cli-test-")
+	dir, err := binDir()
 	if err != nil {
 		return "", err
 	}
