@@ -25,7 +25,8 @@ type Client struct {
 	db        *engine.DB
 	eng       *engine.Engine
 	store     *store.Store
-	workspace string // default workspace root
+	base      string // default workspace: relative module paths start here
+	workspace string // its root: the git top, else base itself
 	agents    map[string]agent.Agent
 	working   bool
 }
@@ -56,7 +57,12 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, db: db, store: &store.Store{DB: db.SQL}, workspace: root, agents: map[string]agent.Agent{}}
+	base, err := filepath.Abs(ws)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	c := &Client{cfg: cfg, db: db, store: &store.Store{DB: db.SQL}, base: base, workspace: root, agents: map[string]agent.Agent{}}
 	for _, a := range cfg.Agents {
 		c.agents[a.Name()] = a
 	}

@@ -90,27 +90,33 @@ func invalid(format string, args ...any) error {
 // normalize checks r and fills every default, so that the stored request
 // says exactly what will run.
 func (c *Client) normalize(r Request) (Request, string, error) {
-	ws := r.Workspace
-	if ws == "" {
-		ws = c.workspace
+	// Relative paths are relative to the workspace the caller named (or the
+	// working directory), which may sit below the repository's root.
+	base := r.Workspace
+	if base == "" {
+		base = c.base
 	}
-	if _, err := os.Stat(ws); err != nil {
-		return r, "", invalid("workspace %s does not exist; pass an existing folder with --workspace", ws)
-	}
-	root, err := workspace.Root(ws)
+	base, err := filepath.Abs(base)
 	if err != nil {
-		return r, "", invalid("workspace %s: %v", ws, err)
+		return r, "", invalid("workspace %s: %v", r.Workspace, err)
+	}
+	if fi, err := os.Stat(base); err != nil || !fi.IsDir() {
+		return r, "", invalid("workspace %s is not an existing folder; pass one with --workspace", base)
+	}
+	root, err := workspace.Root(base)
+	if err != nil {
+		return r, "", invalid("workspace %s: %v", base, err)
 	}
 	r.Workspace = root
 	if r.Module == "" {
 		return r, "", invalid("no module given; name the file or Go package to cover with --module")
 	}
-	mod, err := workspace.Resolve(root, r.Module)
+	mod, err := workspace.Resolve(root, under(base, r.Module))
 	if err != nil {
 		return r, "", invalid("module %s: %v", r.Module, err)
 	}
 	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(mod))); err != nil {
-		return r, "", invalid("module %s does not exist in workspace %s; give a path relative to the workspace", r.Module, root)
+		return r, "", invalid("module %s does not exist in %s; give a path relative to the workspace or working directory", r.Module, base)
 	}
 	r.Module = mod
 	lang, err := verify.Language(root, mod)
@@ -122,7 +128,7 @@ func (c *Client) normalize(r Request) (Request, string, error) {
 			return r, "", invalid("module %s: %v", mod, err)
 		}
 	} else {
-		if r.Output, err = workspace.Resolve(root, r.Output); err != nil {
+		if r.Output, err = workspace.Resolve(root, under(base, r.Output)); err != nil {
 			return r, "", invalid("output %s: %v", r.Output, err)
 		}
 		if !verify.IsTestFile(lang, r.Output) {
@@ -219,6 +225,14 @@ func (c *Client) chooseAgent(r *Request, lang string) error {
 		}
 	}
 	return nil
+}
+
+// under makes a relative path absolute against base.
+func under(base, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(base, filepath.FromSlash(p))
 }
 
 func requestHash(r Request) string {

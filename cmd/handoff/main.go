@@ -102,7 +102,7 @@ default, or PostgreSQL), so any process can check on them.`,
 	pf.StringVar(&a.workspace, "workspace", "", "workspace folder (default: the git root of the working directory)")
 	pf.BoolVar(&a.json, "json", false, "print data as JSON")
 	root.AddCommand(newSubmitCmd(a), newStatusCmd(a), newWaitCmd(a), newGenerateCmd(a), newCancelCmd(a),
-		newListCmd(a), newWorkerCmd(a))
+		newListCmd(a), newWorkerCmd(a), newRunCmd(a))
 	return root
 }
 
