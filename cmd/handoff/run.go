@@ -98,7 +98,9 @@ type tasks struct{ c *handoff.Client }
 
 func (t tasks) Submit(ctx context.Context, r task.Request) (string, error) { return t.c.Submit(ctx, r) }
 
-func (t tasks) Status(ctx context.Context, id string) (*task.Status, error) { return t.c.Status(ctx, id) }
+func (t tasks) Status(ctx context.Context, id string) (*task.Status, error) {
+	return t.c.Status(ctx, id)
+}
 
 func (t tasks) Wait(ctx context.Context, id string, timeout time.Duration) (*task.Result, error) {
 	res, err := t.c.Results(ctx, id, handoff.WaitOptions{Timeout: timeout, PollInterval: 500 * time.Millisecond})
@@ -112,4 +114,3 @@ func (t tasks) Cancel(ctx context.Context, id string) error {
 	_, err := t.c.Cancel(ctx, id)
 	return err
 }
-
