@@ -26,13 +26,13 @@ import (
 func databases(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "handoff.db") },
-		"postgres": PostgresSchema,
+		"postgres": func(t *testing.T) string { return PostgresSchema(t) },
 	}
 }
 
 // PostgresSchema returns a URL for a fresh schema of the test PostgreSQL
 // database, so parallel tests never see each other's jobs.
-func PostgresSchema(t *testing.T) string {
+func PostgresSchema(t testing.TB) string {
 	t.Helper()
 	base := testenv.PostgresURL(t)
 	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), rndCounter.Add(1))

@@ -1,0 +1,271 @@
+package handoff
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/internal/engine"
+	"github.com/handoff-dev/handoff/internal/store"
+	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/internal/workspace"
+)
+
+// Benchmarks for the figures in docs/benchmarks.md. Each reports p50 and p99
+// in milliseconds as custom metrics:
+//
+//	go test -run '^$' -bench . -benchtime 200x .
+//
+// PostgreSQL variants run when HANDOFF_TEST_POSTGRES_URL is set.
+
+type idleAgent struct{}
+
+func (idleAgent) Name() string        { return "idle" }
+func (idleAgent) Languages() []string { return []string{"go", "python"} }
+func (idleAgent) Run(context.Context, *agent.Task) (*agent.Report, error) {
+	return &agent.Report{}, nil
+}
+
+// bigWorkspace makes a committed git repository of n Go files, a few of
+// them modified, like a real working tree.
+func bigWorkspace(b *testing.B, n int) string {
+	b.Helper()
+	ws := b.TempDir()
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(ws, "go.mod"), []byte("module example.com/big\n\ngo 1.22\n"), 0o644))
+	for i := range n - 1 {
+		dir := filepath.Join(ws, fmt.Sprintf("pkg%02d", i/20))
+		must(os.MkdirAll(dir, 0o755))
+		body := fmt.Sprintf("package pkg%02d\n\n// F%d returns its input.\nfunc F%d(x int) int { return x + %d }\n", i/20, i, i, i)
+		must(os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.go", i)), []byte(body), 0o644))
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"},
+		{"-c", "user.email=b@example.com", "-c", "user.name=b", "commit", "-qm", "init"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = ws
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	for i := range 5 { // a dirty working tree
+		p := filepath.Join(ws, "pkg00", fmt.Sprintf("f%03d.go", i))
+		must(os.WriteFile(p, []byte(fmt.Sprintf("package pkg00\n\nfunc F%d(x int) int { return x * 2 }\n", i)), 0o644))
+	}
+	return ws
+}
+
+func benchDatabases(b *testing.B) map[string]string {
+	dbs := map[string]string{"sqlite": ""}
+	if u := os.Getenv("HANDOFF_TEST_POSTGRES_URL"); u != "" {
+		dbs["postgres"] = u
+	}
+	return dbs
+}
+
+type latencies []time.Duration
+
+func (l latencies) report(b *testing.B, prefix string) {
+	if len(l) == 0 {
+		return
+	}
+	s := slices.Clone(l)
+	slices.Sort(s)
+	q := func(p float64) float64 {
+		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(q(0.50), prefix+"p50-ms")
+	b.ReportMetric(q(0.99), prefix+"p99-ms")
+}
+
+func benchClient(b *testing.B, ws, dbURL string) *Client {
+	b.Helper()
+	if dbURL != "" {
+		// A fresh schema per run keeps the PostgreSQL figures independent.
+		dbURL = freshSchema(b, dbURL)
+	}
+	c, err := Open(context.Background(), Config{Workspace: ws, DatabaseURL: dbURL,
+		Agents: []agent.Agent{idleAgent{}}, DefaultAgent: "idle"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+func freshSchema(b *testing.B, base string) string {
+	b.Helper()
+	db, err := engine.Open(context.Background(), base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+	if _, err := db.SQL.Exec("CREATE SCHEMA " + schema); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if db, err := engine.Open(context.Background(), base); err == nil {
+			_, _ = db.SQL.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	})
+	sep := "?"
+	if slices.Contains([]byte(base), '?') {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+type bareArgs struct {
+	N int `json:"n"`
+}
+
+func (bareArgs) Kind() string { return "bench_bare" }
+
+// BenchmarkSubmit measures Submit on a git workspace of 1,000 files, split
+// into its snapshot and enqueue parts, against a bare River insert on the
+// same database.
+func BenchmarkSubmit(b *testing.B) {
+	ws := bigWorkspace(b, 1000)
+	for name, dbURL := range benchDatabases(b) {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			c := benchClient(b, ws, dbURL)
+			b.Run("submit", func(b *testing.B) {
+				var l latencies
+				for i := 0; b.Loop(); i++ {
+					t0 := time.Now()
+					if _, err := c.Submit(ctx, Request{Module: "pkg00/f001.go"}); err != nil {
+						b.Fatal(err)
+					}
+					l = append(l, time.Since(t0))
+				}
+				l.report(b, "")
+			})
+			b.Run("snapshot", func(b *testing.B) {
+				var l latencies
+				for i := 0; b.Loop(); i++ {
+					t0 := time.Now()
+					if _, err := workspace.Take(ctx, c.workspace, fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i)); err != nil {
+						b.Fatal(err)
+					}
+					l = append(l, time.Since(t0))
+				}
+				l.report(b, "")
+			})
+			b.Run("enqueue", func(b *testing.B) {
+				req, lang, err := c.normalize(Request{Module: "pkg00/f001.go"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				snap, _ := json.Marshal(workspace.Snapshot{Workspace: ws, Kind: workspace.KindGit, Ref: "0"})
+				var l latencies
+				for i := 0; b.Loop(); i++ {
+					rec := &store.Record{ID: fmt.Sprintf("enq-%d-%d", time.Now().UnixNano(), i), RequestHash: "h",
+						Request: req, Snapshot: snap, Language: lang, State: task.StateQueued, MaxAttempts: 3, CreatedAt: time.Now()}
+					t0 := time.Now()
+					if err := c.eng.Insert(ctx, rec, 3, req.Timeout); err != nil {
+						b.Fatal(err)
+					}
+					l = append(l, time.Since(t0))
+				}
+				l.report(b, "")
+			})
+			b.Run("river-insert", func(b *testing.B) {
+				rc, err := river.NewClient(c.db.Driver, &river.Config{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var l latencies
+				for i := 0; b.Loop(); i++ {
+					t0 := time.Now()
+					if _, err := rc.Insert(ctx, bareArgs{N: i}, nil); err != nil {
+						b.Fatal(err)
+					}
+					l = append(l, time.Since(t0))
+				}
+				l.report(b, "")
+			})
+			b.Run("status", func(b *testing.B) {
+				id, err := c.Submit(ctx, Request{Module: "pkg00/f001.go"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var l latencies
+				for b.Loop() {
+					t0 := time.Now()
+					if _, err := c.Status(ctx, id); err != nil {
+						b.Fatal(err)
+					}
+					l = append(l, time.Since(t0))
+				}
+				l.report(b, "")
+			})
+		})
+	}
+}
+
+// BenchmarkCompletionToResults measures how long after a task's result is
+// recorded a waiter returns: in the process that ran it (woken by a signal)
+// and in another client that only polls the database (poll interval 100ms).
+func BenchmarkCompletionToResults(b *testing.B) {
+	ws := bigWorkspace(b, 20)
+	for name, dbURL := range benchDatabases(b) {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			c := benchClient(b, ws, dbURL)
+			// Swap in an engine whose attempts return at once, so only the
+			// engine's own path is measured.
+			eng, err := engine.New(engine.Config{DB: c.db, Workers: 4, FetchInterval: 20 * time.Millisecond,
+				Run: func(ctx context.Context, rec *store.Record, env *engine.Env) (*task.Result, error) {
+					return &task.Result{TaskID: rec.ID, Success: true}, nil
+				}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.eng = eng
+			if err := c.StartWorker(ctx); err != nil {
+				b.Fatal(err)
+			}
+			other, err := Open(ctx, Config{Workspace: ws, DatabaseURL: c.db.URL, Agents: []agent.Agent{idleAgent{}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer other.Close()
+			measure := func(b *testing.B, waiter *Client, poll time.Duration) {
+				var l latencies
+				for b.Loop() {
+					id, err := c.Submit(ctx, Request{Module: "pkg00/f001.go"})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := waiter.Results(ctx, id, WaitOptions{PollInterval: poll, Timeout: time.Minute}); err != nil {
+						b.Fatal(err)
+					}
+					back := time.Now()
+					rec, err := c.store.Get(ctx, id)
+					if err != nil {
+						b.Fatal(err)
+					}
+					l = append(l, back.Sub(rec.CompletedAt))
+				}
+				l.report(b, "")
+			}
+			b.Run("in-process", func(b *testing.B) { measure(b, c, time.Hour) })
+			b.Run("other-client-poll-100ms", func(b *testing.B) { measure(b, other, 100*time.Millisecond) })
+		})
+	}
+}
