@@ -66,7 +66,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	for _, a := range cfg.Agents {
 		c.agents[a.Name()] = a
 	}
-	r := &runner.Runner{Agents: c.agents, Logger: cfg.Logger}
+	r := &runner.Runner{Agents: c.agents, Logger: cfg.Logger, KeepDirs: os.Getenv("HANDOFF_KEEP_TASK_DIRS") == "1"}
 	c.eng, err = engine.New(engine.Config{
 		DB: db, Run: r.Run, Workers: cfg.Workers, Logger: cfg.Logger,
 		HeartbeatInterval: cfg.HeartbeatInterval, HeartbeatTimeout: cfg.HeartbeatTimeout, RetryBase: cfg.RetryBase,
