@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -37,6 +39,7 @@ background (logging to .handoff/worker.log) unless --no-worker or HANDOFF_NO_AUT
 			if err != nil {
 				return err
 			}
+			a.noteDefaultAgent(cmd.Context(), c, id, rf.agent)
 			if err := a.ensureWorker(cmd.Context(), c, rf.noWorker); err != nil {
 				fmt.Fprintln(a.stderr, "handoff: warning:", err)
 			}
@@ -158,6 +161,7 @@ func newGenerateCmd(a *app) *cobra.Command {
 				return err
 			}
 			fmt.Fprintln(a.stderr, "handoff: task", id)
+			a.noteDefaultAgent(cmd.Context(), c, id, rf.agent)
 			if err := a.ensureWorker(cmd.Context(), c, rf.noWorker); err != nil {
 				fmt.Fprintln(a.stderr, "handoff: warning:", err)
 			}
@@ -303,4 +307,15 @@ func newListCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&label, "label", "", "only tasks with this label (key=value)")
 	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many tasks")
 	return cmd
+}
+
+// noteDefaultAgent tells the user which agent was chosen for them when they
+// named none.
+func (a *app) noteDefaultAgent(ctx context.Context, c *handoff.Client, id, asked string) {
+	if asked != "" || os.Getenv("HANDOFF_AGENT") != "" {
+		return
+	}
+	if st, err := c.Status(ctx, id); err == nil {
+		fmt.Fprintf(a.stderr, "handoff: no agent named (--agent or HANDOFF_AGENT); using %s\n", st.Agent)
+	}
 }

@@ -393,6 +393,11 @@ func TestBadInput(t *testing.T) {
 		require.Equal(t, 2, r.code, "%s: %s", c.name, r.stderr)
 		require.Contains(t, r.stderr, c.want, c.name)
 	}
+	write(t, filepath.Join(e.ws, "tool.py"), "def f():\n    return 1\n")
+	py := e.run(nil, "submit", "--module", "tool.py")
+	require.Equal(t, 2, py.code)
+	require.Contains(t, py.stderr, "no default agent serves python modules")
+	require.Contains(t, py.stderr, "exec, openhands")
 	exec := e.run([]string{"HANDOFF_EXEC_COMMAND="}, "submit", "--module", "calc.go", "--agent", "exec")
 	require.Equal(t, 2, exec.code)
 	require.Contains(t, exec.stderr, "HANDOFF_EXEC_COMMAND")
@@ -424,4 +429,13 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+func TestDefaultAgentIsBuiltinAndSaysSo(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	r := e.run(nil, "submit", "--module", "calc.go")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stderr, "using builtin")
+	require.Equal(t, "builtin", e.status(strings.TrimSpace(r.stdout))["agent"])
 }
