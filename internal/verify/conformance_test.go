@@ -54,7 +54,7 @@ func runToolchainConformance(t *testing.T, h conformance) {
 			require.NoError(t, err)
 			ft.write(t, f, string(data))
 		}
-		o, err := Options{Dir: ft.dir, Module: h.moduleRel, Output: h.confFile, TestTimeout: 3 * time.Second, Log: testLog(t)}.normalize()
+		o, err := Options{Dir: ft.dir, Module: h.moduleRel, Output: h.confFile, TestTimeout: 20 * time.Second, Log: testLog(t)}.normalize()
 		require.NoError(t, err)
 		s, err := newSession(o)
 		require.NoError(t, err)

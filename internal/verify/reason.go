@@ -29,18 +29,3 @@ const (
 	// tests kept before it do not already cover.
 	ReasonNoCoverageGain = "no_coverage_gain"
 )
-
-// stage is the funnel step a reason removes a test at: 0 before built,
-// 1 before passed, 2 before stable, 3 before improved.
-func stage(reason string) int {
-	switch reason {
-	case ReasonDisallowedChange, ReasonParseError, ReasonNoAssertion, ReasonBuildFailed:
-		return 0
-	case ReasonFailed, ReasonTimeout, ReasonBreaksSuite:
-		return 1
-	case ReasonFlaky:
-		return 2
-	default:
-		return 3
-	}
-}

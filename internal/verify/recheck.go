@@ -70,16 +70,12 @@ func Recheck(ctx context.Context, o Options, files map[string][]byte) (kept map[
 			return nil, nil, err
 		}
 	}
-	for _, d := range a.dropped {
-		redropped = append(redropped, d.Name)
-	}
 	if len(a.alive()) > 0 {
 		s.scope = s.tc.scope(o, a.paths())
 		if err := a.buildAndPass(ctx); err != nil {
 			return nil, nil, err
 		}
 	}
-	redropped = redropped[:0]
 	for _, d := range a.dropped {
 		redropped = append(redropped, d.Name)
 	}

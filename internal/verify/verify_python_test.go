@@ -21,7 +21,7 @@ func TestVerifyPythonFixtureAgent(t *testing.T) {
 	py := needPython(t)
 	ctx := context.Background()
 	ft := newFixtureTask(t, "testdata/python/module")
-	o := Options{Dir: ft.dir, Module: "shapes/geometry.py", Threshold: 60, TestTimeout: 5 * time.Second, Python: py, Log: testLog(t)}
+	o := Options{Dir: ft.dir, Module: "shapes/geometry.py", Threshold: 60, TestTimeout: 8 * time.Second, Python: py, Log: testLog(t)}
 
 	b, err := Measure(ctx, o)
 	require.NoError(t, err)
