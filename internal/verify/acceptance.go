@@ -220,6 +220,7 @@ func (a *acceptance) undo(rel string) error {
 	if a.restore == nil {
 		return fmt.Errorf("verify: cannot undo %s: no Restore function", rel)
 	}
+	a.s.generation++
 	if err := a.restore(rel); err != nil {
 		return fmt.Errorf("undo the change to %s: %w", rel, err)
 	}
@@ -333,6 +334,7 @@ func (a *acceptance) rewrite(ctx context.Context, f *testFile, src []byte) error
 func (a *acceptance) write(f *testFile, src []byte) error {
 	f.src = src
 	a.settled = nil
+	a.s.generation++
 	if err := os.WriteFile(a.s.abs(f.rel), src, 0o644); err != nil {
 		return fmt.Errorf("rewrite %s: %w", f.rel, err)
 	}

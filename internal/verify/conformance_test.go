@@ -127,6 +127,14 @@ func runToolchainConformance(t *testing.T, h conformance) {
 		require.NotEmpty(t, res.Coverage.Covered)
 		require.Equal(t, h.userCoverage(t, ft.dir), h.format(res.Coverage.Percent), "the module's coverage is what the language's tools report")
 
+		// Again with the same files (Go: with the test binary the first run
+		// kept): the same verdicts and coverage.
+		again, err := s.tc.suite(ctx, s, selection{})
+		require.NoError(t, err)
+		require.Equal(t, outcomesOf(res), outcomesOf(again))
+		require.Equal(t, res.Coverage.Percent, again.Coverage.Percent)
+		require.Equal(t, res.Coverage.Covered, again.Coverage.Covered)
+
 		res, err = s.tc.suite(ctx, s, selection{Skip: []string{role("fail"), role("skip")}})
 		require.NoError(t, err)
 		require.NotContains(t, res.Tests, role("fail"), "skipped tests do not run")
@@ -184,6 +192,14 @@ func runToolchainConformance(t *testing.T, h conformance) {
 		require.Less(t, time.Since(start), s.o.TestTimeout+goBuildAllowance)
 		requireNoProcess(t, "sleep 360")
 	})
+}
+
+func outcomesOf(res *suiteResult) map[string]status {
+	m := map[string]status{}
+	for n, o := range res.Tests {
+		m[n] = o.Status
+	}
+	return m
 }
 
 // roleOf finds the role of a test name.

@@ -27,8 +27,10 @@ var goIssueLine = regexp.MustCompile(`^(\t?)(\S+\.go):(\d+)(?::\d+)?: (.*)$`)
 
 // parseGoTestJSON reads go test -json output. cwd is the directory go ran
 // in (build messages name files relative to it) and dir the task
-// directory. The transcript gets the human-readable output.
-func parseGoTestJSON(out []byte, cwd, dir string) (*suiteResult, string) {
+// directory; killed says the run was killed at its timeout, so that tests
+// still running then timed out. The transcript gets the human-readable
+// output.
+func parseGoTestJSON(out []byte, cwd, dir string, killed bool) (*suiteResult, string) {
 	res := &suiteResult{Tests: map[string]outcome{}}
 	var transcript, tail strings.Builder
 	started := map[string]bool{}
@@ -111,12 +113,17 @@ func parseGoTestJSON(out []byte, cwd, dir string) (*suiteResult, string) {
 	}
 	for name := range started {
 		if _, ok := res.Tests[name]; !ok {
-			// It started and never ended: the binary died under it.
-			res.Tests[name] = outcome{Status: statusFail, Output: testOutput(outputs[name])}
+			// It started and never ended: the binary died under it, or the
+			// run was killed while it ran.
+			st := statusFail
+			if killed {
+				st = statusTimeout
+			}
+			res.Tests[name] = outcome{Status: st, Output: testOutput(outputs[name])}
 			res.Aborted = true
 		}
 	}
-	if timedOut {
+	if timedOut || killed {
 		res.Aborted = true
 	}
 	res.BuildOutput = build.String()

@@ -24,6 +24,7 @@ type goToolchain struct {
 	pkgDir    string // module's package directory, relative to the task directory
 	pkgImport string // its import path
 	files     []goModuleFile
+	kept      keptBinaries
 }
 
 func (g *goToolchain) language() string { return LanguageGo }
@@ -156,6 +157,9 @@ func hasGoFiles(dir string) bool {
 }
 
 func (g *goToolchain) suite(ctx context.Context, s *session, sel selection) (*suiteResult, error) {
+	if bins := g.kept.current(s); bins != nil {
+		return g.binarySuite(ctx, s, sel, bins)
+	}
 	prof := s.scratchPath("cover-%d.out")
 	args := []string{"go", "test", "-count=1", "-json", "-timeout=" + s.o.TestTimeout.String(),
 		"-covermode=set", "-coverpkg=" + g.pkgImport, "-coverprofile=" + prof}
@@ -165,40 +169,57 @@ func (g *goToolchain) suite(ctx context.Context, s *session, sel selection) (*su
 	if sel.Seed != 0 {
 		args = append(args, "-shuffle="+strconv.FormatInt(sel.Seed, 10))
 	}
+	keep, err := g.kept.prepare(s)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, keep.args...)
 	for _, d := range s.scope {
 		args = append(args, g.pattern(s, d))
 	}
 	s.runs++
-	r, err := s.exec(ctx, command{Args: args, Dir: g.modRoot, Timeout: s.o.TestTimeout + goBuildAllowance})
+	r, err := s.exec(ctx, command{Args: args, Dir: g.modRoot, Env: keep.env, Timeout: s.o.TestTimeout + goBuildAllowance})
 	if err != nil {
 		return nil, err
 	}
-	res, transcript := parseGoTestJSON(r.Stdout, g.modRoot, s.o.Dir)
+	res, transcript := parseGoTestJSON(r.Stdout, g.modRoot, s.o.Dir, r.TimedOut)
 	s.logText(transcript)
 	s.logText(string(r.Stderr))
-	if r.TimedOut {
-		res.Aborted = true
-		for name, o := range res.Tests {
-			if o.Status == statusFail && res.Aborted {
-				res.Tests[name] = outcome{Status: statusTimeout, Output: o.Output}
-			}
-		}
-	}
 	if len(r.Stderr) > 0 && !res.BuildFailed && len(res.Tests) == 0 && r.Exit != 0 {
 		// go itself failed before building (a bad flag, a broken go.mod).
 		res.BuildFailed = true
 		res.BuildOutput = string(r.Stderr)
 		res.Build = parseGoIssues(res.BuildOutput, g.modRoot, s.o.Dir)
 	}
-	data, err := os.ReadFile(prof)
-	if err != nil || len(bytes.TrimSpace(data)) == 0 {
-		// Nothing ran (the build failed): nothing is covered.
+	if !res.BuildFailed {
+		g.kept.collect(s, keep)
+	}
+	return res, g.coverage(res, prof)
+}
+
+// coverage reads a run's profile into res; a missing profile (the build
+// failed) means nothing is covered.
+func (g *goToolchain) coverage(res *suiteResult, profiles ...string) error {
+	var data []byte
+	for _, p := range profiles {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if len(data) > 0 {
+			// Several profiles: keep the first mode line only.
+			if i := bytes.IndexByte(b, '\n'); i >= 0 {
+				b = b[i+1:]
+			}
+		}
+		data = append(data, b...)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
 		data = []byte("mode: set\n")
 	}
-	if res.Coverage, err = goCoverage(data, g.files); err != nil {
-		return nil, err
-	}
-	return res, nil
+	var err error
+	res.Coverage, err = goCoverage(data, g.files)
+	return err
 }
 
 // perTest builds the test binary of each directory holding the tests once,
@@ -216,18 +237,9 @@ func (g *goToolchain) perTest(ctx context.Context, s *session, _ *suiteResult, n
 		byDir[d] = append(byDir[d], n)
 	}
 	for _, d := range dirs {
-		bin := s.scratchPath("pkg-%d.test")
-		r, err := s.exec(ctx, command{
-			Args:    []string{"go", "test", "-c", "-o", bin, "-covermode=set", "-coverpkg=" + g.pkgImport, g.pattern(s, d)},
-			Dir:     g.modRoot,
-			Timeout: s.o.TestTimeout + goBuildAllowance,
-		})
+		bin, err := g.testBinary(ctx, s, d)
 		if err != nil {
 			return nil, nil, err
-		}
-		if r.Exit != 0 {
-			s.logText(string(r.Stderr))
-			return nil, nil, fmt.Errorf("%w: building the test binary of %s failed after its tests passed: %s", ErrToolchain, d, excerpt(string(r.Stderr)))
 		}
 		for _, n := range byDir[d] {
 			prof := s.scratchPath("test-%d.out")
@@ -260,6 +272,28 @@ func (g *goToolchain) perTest(ctx context.Context, s *session, _ *suiteResult, n
 		}
 	}
 	return units, failed, nil
+}
+
+// testBinary returns the test binary of a directory: the one the latest
+// run kept when the files are the same, else a fresh go test -c.
+func (g *goToolchain) testBinary(ctx context.Context, s *session, dir string) (string, error) {
+	if bin, ok := g.kept.current(s)[s.abs(dir)]; ok {
+		return bin, nil
+	}
+	bin := s.scratchPath("pkg-%d.test")
+	r, err := s.exec(ctx, command{
+		Args:    []string{"go", "test", "-c", "-o", bin, "-covermode=set", "-coverpkg=" + g.pkgImport, g.pattern(s, dir)},
+		Dir:     g.modRoot,
+		Timeout: s.o.TestTimeout + goBuildAllowance,
+	})
+	if err != nil {
+		return "", err
+	}
+	if r.Exit != 0 {
+		s.logText(string(r.Stderr))
+		return "", fmt.Errorf("%w: building the test binary of %s failed after its tests passed: %s", ErrToolchain, dir, excerpt(string(r.Stderr)))
+	}
+	return bin, nil
 }
 
 func (g *goToolchain) parse(_ context.Context, _ *session, rel string, src []byte) ([]testFunc, error) {

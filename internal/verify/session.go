@@ -32,6 +32,7 @@ type session struct {
 	writable    []string // extra writable paths for sandboxed runs
 	env         []string // extra environment for sandboxed runs
 	seq         int      // for unique scratch file names
+	generation  int      // bumped whenever verification rewrites a file in the task directory
 	// scope is what suite runs cover (toolchain.scope); testFile maps each
 	// generated test's name to its file.
 	scope    []string
