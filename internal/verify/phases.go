@@ -115,17 +115,7 @@ func (a *acceptance) buildAndPass(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		progress, err := a.handleDirt(ctx, rr, alive, selection{})
-		if err != nil || progress {
-			if err == nil {
-				err = a.removeDropped(ctx)
-			}
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		progress = false
+		progress := false
 		if rr.BuildFailed {
 			// Go: nothing ran. Python: the files that could not be imported
 			// are out, and the outcomes of the others stand.
@@ -171,6 +161,14 @@ func (a *acceptance) buildAndPass(ctx context.Context) error {
 			}
 		} else {
 			stalls = 0
+		}
+		if !progress {
+			// Only now, with the failing tests out, look for the tests that
+			// wrote where they must not: bisection is cheaper without tests
+			// that hang.
+			if progress, err = a.handleDirt(ctx, rr, alive, selection{}); err != nil {
+				return err
+			}
 		}
 		if progress {
 			if err := a.removeDropped(ctx); err != nil {
