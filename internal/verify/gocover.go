@@ -98,7 +98,11 @@ func goCoverage(profile []byte, files []goModuleFile) (*moduleCoverage, error) {
 			c, t := fe.coverage(blocks)
 			covered += c
 			total += t
-			mc.Functions = append(mc.Functions, agent.FunctionCoverage{Name: fe.name, Percent: percent(c, t)})
+			if t > 0 {
+				// A function without statements has nothing to cover (go
+				// tool cover -func lists it at 0.0 %).
+				mc.Functions = append(mc.Functions, agent.FunctionCoverage{Name: fe.name, Percent: percent(c, t)})
+			}
 		}
 		for _, b := range blocks {
 			if b.Count > 0 && b.NumStmt > 0 {

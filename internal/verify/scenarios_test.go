@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,14 +15,19 @@ import (
 // write its files, and runs Verify.
 func scenario(t *testing.T, module, name, target string) (*fixtureTask, *Baseline, *Report) {
 	t.Helper()
-	needGo(t)
+	var py string
+	if strings.HasSuffix(target, ".py") {
+		py = needPython(t)
+	} else {
+		needGo(t)
+	}
 	ctx := context.Background()
 	var overlays []string
 	if _, err := os.Stat(filepath.Join("testdata/scenarios", name, "snapshot")); err == nil {
 		overlays = append(overlays, filepath.Join("testdata/scenarios", name, "snapshot"))
 	}
 	ft := newFixtureTask(t, module, overlays...)
-	o := Options{Dir: ft.dir, Module: target, TestTimeout: 20 * time.Second, Log: testLog(t)}
+	o := Options{Dir: ft.dir, Module: target, TestTimeout: 20 * time.Second, Python: py, Log: testLog(t)}
 	b, err := Measure(ctx, o)
 	require.NoError(t, err)
 	ft.agentWrites(t, filepath.Join("testdata/scenarios", name, "agent"))
@@ -40,6 +46,21 @@ func TestVerifyRedBaseline(t *testing.T) {
 	require.Equal(t, []string{"TestAbsNegative"}, r.Kept)
 	require.Empty(t, r.Dropped)
 	require.True(t, r.Success)
+}
+
+// Python: an existing test file that cannot be imported makes the baseline
+// red and is not held against the generated tests; a conftest.py the agent
+// wrote beside them is kept with them.
+func TestVerifyPythonRedBaselineAndConftest(t *testing.T) {
+	t.Parallel()
+	ft, b, r := scenario(t, "testdata/python/module", "pyred", "shapes/geometry.py")
+	require.False(t, b.Passed)
+	require.Equal(t, []string{"tests/shapes/test_legacy.py"}, b.BrokenFiles)
+	require.Equal(t, []string{"tests/shapes/test_geometry_handoff.py::test_rect_area"}, r.Kept)
+	require.Empty(t, r.Dropped)
+	require.Len(t, r.Files, 2)
+	require.Equal(t, ft.read(t, "tests/shapes/conftest.py"), string(r.Files["tests/shapes/conftest.py"]))
+	require.Greater(t, r.Coverage.After, r.Coverage.Before)
 }
 
 // A test that makes an existing test fail is found by bisection and dropped

@@ -1,0 +1,2 @@
+def test_rect_area(rect):
+    assert rect.area() == 6
