@@ -183,7 +183,7 @@ func runToolchainConformance(t *testing.T, h conformance) {
 	t.Run("timeout", func(t *testing.T) {
 		t.Parallel()
 		s, _ := setup(t, h.confFile, h.hangFile)
-		s.o.TestTimeout = 4 * time.Second
+		s.o.TestTimeout = 5 * time.Second
 		start := time.Now()
 		res, err := s.tc.suite(ctx, s, selection{Skip: []string{role("fail")}})
 		require.NoError(t, err)

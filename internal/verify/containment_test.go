@@ -93,3 +93,25 @@ func TestContainmentTimeoutKillsChildren(t *testing.T) {
 	require.Equal(t, 1, killed)
 	requireNoProcess(t, "sleep 3606")
 }
+
+// Cancelling verification stops the test run at once, children included,
+// and is an error, not a verdict.
+func TestContainmentCancel(t *testing.T) {
+	t.Parallel()
+	py := needPython(t)
+	ft := newFixtureTask(t, "testdata/python/module")
+	o := Options{Dir: ft.dir, Module: "shapes/geometry.py", TestTimeout: time.Hour, Python: py, Log: testLog(t)}
+	b, err := Measure(context.Background(), o)
+	require.NoError(t, err)
+	src, err := os.ReadFile("testdata/containment/python/test_geometry_handoff.py")
+	require.NoError(t, err)
+	ft.write(t, "tests/shapes/test_geometry_handoff.py", strings.ReplaceAll(string(src), "3606", "3607"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = Verify(ctx, Input{Options: o, Baseline: b, Changes: ft.changes(t), Restore: ft.restore})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 10*time.Second)
+	requireNoProcess(t, "sleep 3607")
+}

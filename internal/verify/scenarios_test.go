@@ -63,6 +63,30 @@ func TestVerifyPythonRedBaselineAndConftest(t *testing.T) {
 	require.Greater(t, r.Coverage.After, r.Coverage.Before)
 }
 
+// A Go package directory as the module: all its files count.
+func TestVerifyGoPackageModule(t *testing.T) {
+	t.Parallel()
+	needGo(t)
+	ctx := context.Background()
+	ft := newFixtureTask(t, "testdata/go/module")
+	o := Options{Dir: ft.dir, Module: "calc", Output: "calc/calc_handoff_test.go", Threshold: 80, Log: testLog(t)}
+	b, err := Measure(ctx, o)
+	require.NoError(t, err)
+	require.InDelta(t, 100.0/15, b.Coverage, 1e-9, "Add: 1 of the 15 statements of calc.go and extra.go")
+	ft.agentWrites(t, "testdata/bench/go")
+	r, err := Verify(ctx, Input{Options: o, Baseline: b, Changes: ft.changes(t), Restore: ft.restore})
+	require.NoError(t, err)
+	require.Equal(t, []string{"TestAbsNegative", "TestAbsPositive", "TestClamp", "TestDiv"}, r.Kept)
+	require.InDelta(t, 80.0, r.Coverage.After, 1e-9, "all of calc.go, none of extra.go")
+	require.Equal(t, "80.0%", goCoverFuncTotal(t, ft.dir, "example.com/calc/calc", ""))
+	require.True(t, r.Success)
+	names := map[string]float64{}
+	for _, f := range r.Functions {
+		names[f.Name] = f.After
+	}
+	require.Equal(t, map[string]float64{"Add": 100, "Abs": 100, "Clamp": 100, "Div": 100, "Twice": 0}, names)
+}
+
 // A test that makes an existing test fail is found by bisection and dropped
 // alone.
 func TestVerifyBreaksSuite(t *testing.T) {

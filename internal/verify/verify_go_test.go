@@ -83,8 +83,8 @@ func TestVerifyGoFixtureAgent(t *testing.T) {
 }
 
 // goCoverFuncTotal measures a module file's coverage as a user would: go
-// test with -coverpkg in the directory, the profile cut to the file, and the
-// total line of go tool cover -func.
+// test with -coverpkg in the directory, the profile cut to the file (all of
+// the package for file ""), and the total line of go tool cover -func.
 func goCoverFuncTotal(t *testing.T, dir, pkg, file string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -95,7 +95,7 @@ func goCoverFuncTotal(t *testing.T, dir, pkg, file string) string {
 	require.NoError(t, err, out)
 	var keep []string
 	for i, l := range strings.Split(string(data), "\n") {
-		if i == 0 || strings.HasPrefix(l, pkg+"/"+file+":") {
+		if i == 0 || strings.HasPrefix(l, pkg+"/"+file) && (file == "" || strings.HasPrefix(l, pkg+"/"+file+":")) {
 			keep = append(keep, l)
 		}
 	}
