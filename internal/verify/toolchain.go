@@ -10,7 +10,8 @@ import (
 
 // toolchain is what acceptance needs from one language. One value serves
 // one session: prepare stores what it learns about the module in it. Every
-// implementation passes the conformance suite in toolchain_conformance_test.go.
+// implementation passes the conformance suite in conformance_test.go
+// (runToolchainConformance).
 type toolchain interface {
 	// language is LanguageGo or LanguagePython.
 	language() string
