@@ -51,7 +51,7 @@ type Config struct {
 	HeartbeatTimeout  time.Duration // silence after which a running task's worker counts as dead; default 30s
 	RetryBase         time.Duration // first retry delay, doubled each attempt, with jitter; default 10s
 	RetryMax          time.Duration // cap on the retry delay; default 5m
-	FetchInterval     time.Duration // how often idle workers look for new tasks; default 200ms
+	FetchInterval     time.Duration // how often idle workers look for new tasks; default 50ms
 }
 
 func (c *Config) defaults() {
@@ -74,7 +74,7 @@ func (c *Config) defaults() {
 		c.RetryMax = 5 * time.Minute
 	}
 	if c.FetchInterval <= 0 {
-		c.FetchInterval = 200 * time.Millisecond
+		c.FetchInterval = 50 * time.Millisecond
 	}
 }
 

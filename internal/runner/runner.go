@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/handoff-dev/handoff/agent"
@@ -81,22 +82,16 @@ func (r *Runner) Run(ctx context.Context, rec *store.Record, env *engine.Env) (*
 	if err := snap.Materialize(ctx, dir); err != nil {
 		return res, fmt.Errorf("materialising the snapshot: %w", err)
 	}
-
 	opts := verify.Options{Dir: dir, Module: req.Module, Output: req.Output, Language: rec.Language,
 		Threshold: *req.Coverage, Runs: req.Runs, TestTimeout: req.TestTimeout, Log: log}
-	env.Progress("measuring baseline coverage")
-	t0 := time.Now()
-	baseline, err := verify.Measure(ctx, opts)
-	res.Timings.BaselineMS = time.Since(t0).Milliseconds()
-	if err != nil {
-		return res, fmt.Errorf("measuring the baseline: %w", err)
-	}
-	res.Coverage.Before = baseline.Coverage
-	res.Coverage.BranchBefore = baseline.Branch
-	res.Baseline = task.Baseline{Passed: baseline.Passed, Error: baseline.Error}
-	log.Printf("baseline: coverage %.1f%%, existing tests passed: %v", baseline.Coverage, baseline.Passed)
 
+	// The baseline runs the existing tests on a second copy of the snapshot
+	// while the agent works on the first: the same figures as running it
+	// first, without adding its time to the task's.
+	wait, stop := r.startBaseline(ctx, snap, attemptDir, opts)
+	defer stop()
 	var (
+		baseline *verify.Baseline
 		report   *verify.Report
 		feedback *agent.Feedback
 		dropped  = map[string]agent.Dropped{}
@@ -120,6 +115,18 @@ func (r *Runner) Run(ctx context.Context, rec *store.Record, env *engine.Env) (*
 			return res, fmt.Errorf("agent %s: %w", a.Name(), err)
 		}
 		mergeReport(res, rep)
+		if round == 1 {
+			b, ms, err := wait()
+			res.Timings.BaselineMS = ms
+			if err != nil {
+				return res, fmt.Errorf("measuring the baseline: %w", err)
+			}
+			baseline = b
+			res.Coverage.Before = b.Coverage
+			res.Coverage.BranchBefore = b.Branch
+			res.Baseline = task.Baseline{Passed: b.Passed, Error: b.Error}
+			log.Printf("baseline: coverage %.1f%%, existing tests passed: %v", b.Coverage, b.Passed)
+		}
 
 		changes, err := workspace.Diff(dir)
 		if err != nil {
@@ -225,6 +232,44 @@ func applyReason(mode task.ApplyMode, rep *verify.Report) string {
 		return "apply mode is success and the threshold was not met"
 	}
 	return "the kept tests do not raise coverage"
+}
+
+// startBaseline measures the existing tests in a copy of the snapshot of
+// its own, in the background. wait returns the baseline, waiting for it;
+// stop cancels a measurement still running and returns once it has ended,
+// so the attempt's directories can be removed.
+func (r *Runner) startBaseline(ctx context.Context, snap workspace.Snapshot, attemptDir string, opts verify.Options) (
+	wait func() (*verify.Baseline, int64, error), stop func()) {
+	bctx, cancel := context.WithCancel(ctx)
+	type outcome struct {
+		b   *verify.Baseline
+		ms  int64
+		err error
+	}
+	ch := make(chan outcome, 1)
+	go func() {
+		t0 := time.Now()
+		o := opts
+		o.Dir = filepath.Join(attemptDir, "base")
+		if err := snap.Materialize(bctx, o.Dir); err != nil {
+			ch <- outcome{err: fmt.Errorf("materialising the baseline copy: %w", err)}
+			return
+		}
+		b, err := verify.Measure(bctx, o)
+		ch <- outcome{b, time.Since(t0).Milliseconds(), err}
+	}()
+	var (
+		once sync.Once
+		out  outcome
+	)
+	wait = func() (*verify.Baseline, int64, error) {
+		once.Do(func() { out = <-ch })
+		return out.b, out.ms, out.err
+	}
+	return wait, func() {
+		cancel()
+		wait()
+	}
 }
 
 // apply writes the kept tests into the user's workspace. When the module or
