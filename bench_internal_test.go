@@ -17,6 +17,7 @@ import (
 	"github.com/handoff-dev/handoff/internal/engine"
 	"github.com/handoff-dev/handoff/internal/store"
 	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/internal/testenv"
 	"github.com/handoff-dev/handoff/internal/workspace"
 )
 
@@ -94,7 +95,7 @@ func benchClient(b *testing.B, ws, dbURL string) *Client {
 	b.Helper()
 	if dbURL != "" {
 		// A fresh schema per run keeps the PostgreSQL figures independent.
-		dbURL = freshSchema(b, dbURL)
+		dbURL = testenv.PostgresSchema(b)
 	}
 	c, err := Open(context.Background(), Config{Workspace: ws, DatabaseURL: dbURL,
 		Agents: []agent.Agent{idleAgent{}}, DefaultAgent: "idle"})
@@ -103,30 +104,6 @@ func benchClient(b *testing.B, ws, dbURL string) *Client {
 	}
 	b.Cleanup(func() { c.Close() })
 	return c
-}
-
-func freshSchema(b *testing.B, base string) string {
-	b.Helper()
-	db, err := engine.Open(context.Background(), base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-	if _, err := db.SQL.Exec("CREATE SCHEMA " + schema); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if db, err := engine.Open(context.Background(), base); err == nil {
-			_, _ = db.SQL.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	sep := "?"
-	if slices.Contains([]byte(base), '?') {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
 }
 
 type bareArgs struct {

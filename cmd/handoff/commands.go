@@ -55,10 +55,28 @@ background (logging to .handoff/worker.log) unless --no-worker or HANDOFF_NO_AUT
 }
 
 func newStatusCmd(a *app) *cobra.Command {
+	return a.taskCmd("status", "Show a task's state without waiting",
+		func(ctx context.Context, c *handoff.Client, id string) (*handoff.TaskStatus, error) {
+			return c.Status(ctx, id)
+		},
+		printStatus)
+}
+
+func newCancelCmd(a *app) *cobra.Command {
+	return a.taskCmd("cancel", "Cancel a task; a running agent is stopped",
+		func(ctx context.Context, c *handoff.Client, id string) (*handoff.TaskStatus, error) {
+			return c.Cancel(ctx, id)
+		},
+		func(w io.Writer, st *handoff.TaskStatus) { fmt.Fprintf(w, "%s %s\n", st.ID, st.State) })
+}
+
+// taskCmd builds a command that acts on one task and prints its status.
+func (a *app) taskCmd(verb, short string, do func(context.Context, *handoff.Client, string) (*handoff.TaskStatus, error),
+	human func(io.Writer, *handoff.TaskStatus)) *cobra.Command {
 	return &cobra.Command{
-		Use:     "status TASK_ID",
-		Short:   "Show a task's state without waiting",
-		Example: `  handoff status 0193a1b2-...`,
+		Use:     verb + " TASK_ID",
+		Short:   short,
+		Example: "  handoff " + verb + " 0193a1b2-...",
 		Args:    exactArgs(1, "one task ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.open(cmd.Context())
@@ -66,14 +84,14 @@ func newStatusCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			st, err := c.Status(cmd.Context(), args[0])
+			st, err := do(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
 			if a.json {
 				return printJSON(a.stdout, st)
 			}
-			printStatus(a.stdout, st)
+			human(a.stdout, st)
 			return nil
 		},
 	}
@@ -231,31 +249,6 @@ func printResult(w io.Writer, res *handoff.Result) {
 		fmt.Fprintf(tw, "log\t%s\n", res.LogPath)
 	}
 	tw.Flush()
-}
-
-func newCancelCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "cancel TASK_ID",
-		Short:   "Cancel a task; a running agent is stopped",
-		Example: `  handoff cancel 0193a1b2-...`,
-		Args:    exactArgs(1, "one task ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			st, err := c.Cancel(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return printJSON(a.stdout, st)
-			}
-			fmt.Fprintf(a.stdout, "%s %s\n", st.ID, st.State)
-			return nil
-		},
-	}
 }
 
 func newListCmd(a *app) *cobra.Command {

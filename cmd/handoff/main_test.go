@@ -2,16 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/handoff-dev/handoff/agent/agenttest"
-	"github.com/handoff-dev/handoff/internal/engine"
 	"github.com/handoff-dev/handoff/internal/testenv"
 )
 
@@ -185,32 +181,11 @@ func (e *env) pollStatus(id string, within time.Duration, cond func(map[string]a
 	}
 }
 
-var schemaSeq atomic.Int64
-
 // databases: SQLite always; PostgreSQL (a fresh schema) when configured.
 func databases(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string { return "" },
-		"postgres": func(t *testing.T) string {
-			base := testenv.PostgresURL(t)
-			schema := fmt.Sprintf("cli_%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
-			db, err := engine.Open(context.Background(), base)
-			require.NoError(t, err)
-			_, err = db.SQL.Exec("CREATE SCHEMA " + schema)
-			require.NoError(t, err)
-			db.Close()
-			t.Cleanup(func() {
-				if db, err := engine.Open(context.Background(), base); err == nil {
-					_, _ = db.SQL.Exec("DROP SCHEMA " + schema + " CASCADE")
-					db.Close()
-				}
-			})
-			u, _ := url.Parse(base)
-			q := u.Query()
-			q.Set("search_path", schema)
-			u.RawQuery = q.Encode()
-			return u.String()
-		},
+		"sqlite":   func(t *testing.T) string { return "" },
+		"postgres": func(t *testing.T) string { return testenv.PostgresSchema(t) },
 	}
 }
 

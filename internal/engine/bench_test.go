@@ -11,6 +11,7 @@ import (
 	"github.com/handoff-dev/handoff/internal/engine"
 	"github.com/handoff-dev/handoff/internal/store"
 	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/internal/testenv"
 )
 
 // BenchmarkThroughput measures tasks per second through the engine (fetch,
@@ -21,7 +22,7 @@ import (
 func BenchmarkThroughput(b *testing.B) {
 	dbs := map[string]func() string{"sqlite": func() string { return b.TempDir() + "/h.db" }}
 	if os.Getenv("HANDOFF_TEST_POSTGRES_URL") != "" {
-		dbs["postgres"] = func() string { return PostgresSchema(b) }
+		dbs["postgres"] = func() string { return testenv.PostgresSchema(b) }
 	}
 	for name, mk := range dbs {
 		b.Run(name, func(b *testing.B) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,37 +25,9 @@ import (
 func databases(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "handoff.db") },
-		"postgres": func(t *testing.T) string { return PostgresSchema(t) },
+		"postgres": func(t *testing.T) string { return testenv.PostgresSchema(t) },
 	}
 }
-
-// PostgresSchema returns a URL for a fresh schema of the test PostgreSQL
-// database, so parallel tests never see each other's jobs.
-func PostgresSchema(t testing.TB) string {
-	t.Helper()
-	base := testenv.PostgresURL(t)
-	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), rndCounter.Add(1))
-	db, err := engine.Open(context.Background(), base)
-	require.NoError(t, err)
-	_, err = db.SQL.Exec("CREATE SCHEMA " + schema)
-	require.NoError(t, err)
-	db.Close()
-	t.Cleanup(func() {
-		db, err := engine.Open(context.Background(), base)
-		if err == nil {
-			_, _ = db.SQL.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-var rndCounter atomic.Int64
 
 type bundle struct {
 	db    *engine.DB

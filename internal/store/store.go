@@ -196,6 +196,21 @@ func (s *Store) List(ctx context.Context, f Filter) ([]*Record, error) {
 	}
 	args = append(args, limit)
 	q += fmt.Sprintf(" ORDER BY t.created_at DESC, t.id DESC LIMIT $%d", len(args))
+	all, err := s.query(ctx, q, args...)
+	if err != nil || f.Label[0] == "" {
+		return all, err
+	}
+	var out []*Record
+	for _, r := range all {
+		if r.Request.Labels[f.Label[0]] == f.Label[1] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// query runs a select of records.
+func (s *Store) query(ctx context.Context, q string, args ...any) ([]*Record, error) {
 	rows, err := s.DB.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -206,9 +221,6 @@ func (s *Store) List(ctx context.Context, f Filter) ([]*Record, error) {
 		r, err := scanRecord(rows)
 		if err != nil {
 			return nil, err
-		}
-		if f.Label[0] != "" && r.Request.Labels[f.Label[0]] != f.Label[1] {
-			continue
 		}
 		out = append(out, r)
 	}
@@ -300,21 +312,7 @@ func (s *Store) RequestCancel(ctx context.Context, id string) error {
 // Stale returns RUNNING tasks whose heartbeat is older than before: their
 // worker died.
 func (s *Store) Stale(ctx context.Context, before time.Time) ([]*Record, error) {
-	rows, err := s.DB.QueryContext(ctx, selectRecord+` WHERE t.state = 'RUNNING' AND t.heartbeat_at < $1`,
-		before.UnixMilli())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return s.query(ctx, selectRecord+` WHERE t.state = 'RUNNING' AND t.heartbeat_at < $1`, before.UnixMilli())
 }
 
 // CountLive counts tasks not yet final.
