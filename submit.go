@@ -170,6 +170,9 @@ func (c *Client) normalize(r Request) (Request, string, error) {
 	if len(bad) > 0 {
 		return r, "", invalid("%s", strings.Join(bad, "; "))
 	}
+	if r.BudgetUSD < 0 {
+		return r, "", invalid("budget %g USD is negative; give a positive amount or 0 for the agent's default", r.BudgetUSD)
+	}
 	if r.TestTimeout == 0 {
 		r.TestTimeout = DefaultTestTimeout
 	}

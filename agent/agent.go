@@ -56,6 +56,7 @@ type Task struct {
 	Prompt    string    // the full instruction for an LLM-driven agent, feedback included
 	Feedback  *Feedback // nil in round 1; what verification said of the previous round
 	Deadline  time.Time // when the task times out; zero means none
+	BudgetUSD float64   // spending limit for an LLM-driven agent, across rounds; zero means the backend's own
 
 	// Log receives the agent's transcript. It is size-capped by handoff and
 	// never nil.

@@ -208,6 +208,19 @@ func TestBudgetPausesAndSpansRounds(t *testing.T) {
 	require.Len(t, b.srv.Conversations(), 1, "no conversation is started once the budget is spent")
 }
 
+// TestTaskBudgetWins: a budget given with the task (--budget-usd) replaces
+// the agent's configured one.
+func TestTaskBudgetWins(t *testing.T) {
+	t.Parallel()
+	b := setup(t, openhandstest.Options{Scenario: openhandstest.Scenario{Kind: openhandstest.NeverFinish, Steps: 100,
+		CostPerStep: 0.2}})
+	b.cfg.BudgetUSD = 100
+	b.task.BudgetUSD = 0.5
+	_, err := b.agent(t).Run(context.Background(), b.task)
+	require.ErrorIs(t, err, openhands.ErrBudget)
+	require.ErrorContains(t, err, "$0.5000 budget")
+}
+
 func TestWaitingForConfirmationIsAnswered(t *testing.T) {
 	t.Parallel()
 	for _, reject := range []bool{false, true} {

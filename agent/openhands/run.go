@@ -21,6 +21,11 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("openhands: not started: %w", err)
 	}
+	if t.BudgetUSD > 0 { // the task's own budget (--budget-usd) wins over HANDOFF_BUDGET_USD
+		withBudget := *a
+		withBudget.cfg.BudgetUSD = t.BudgetUSD
+		a = &withBudget
+	}
 	if !slices.Contains(a.Languages(), t.Language) {
 		return nil, fmt.Errorf("openhands: %w: %q", agent.ErrUnsupportedLanguage, t.Language)
 	}

@@ -9,7 +9,7 @@ import (
 // requestFlags are the flags that build a Request (submit, generate).
 type requestFlags struct {
 	module, output, agent, model, key, priority, apply string
-	coverage                                           float64
+	coverage, budget                                   float64
 	timeout, testTimeout                               string
 	maxAttempts, maxRounds, runs                       int
 	labels                                             map[string]string
@@ -22,7 +22,8 @@ func (f *requestFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.output, "output", "", "where kept tests land (default: Go <dir>/<stem>_test.go, Python tests/<path>/test_<stem>.py)")
 	fl.Float64Var(&f.coverage, "coverage", handoff.DefaultCoverage, "coverage threshold in percent, 0..100")
 	fl.StringVar(&f.agent, "agent", "", "agent: builtin, exec, openhands (default $HANDOFF_AGENT, else builtin for Go)")
-	fl.StringVar(&f.model, "model", "", "model passed to the agent")
+	fl.StringVar(&f.model, "model", "", "model passed to the agent (default $LLM_MODEL for openhands)")
+	fl.Float64Var(&f.budget, "budget-usd", 0, "stop an LLM-driven agent once the task has cost this much (0: $HANDOFF_BUDGET_USD or none)")
 	fl.StringVar(&f.key, "idempotency-key", "", "same key and same request give the same task")
 	fl.StringVar(&f.priority, "priority", "normal", "low, normal, high or critical")
 	fl.StringVar(&f.timeout, "timeout", "30m", "time limit for the whole task")
@@ -51,7 +52,7 @@ func (f *requestFlags) request(cmd *cobra.Command, workspace string) (handoff.Re
 		Workspace: workspace, Module: f.module, Output: f.output, Agent: f.agent, Model: f.model,
 		IdempotencyKey: f.key, Priority: handoff.Priority(f.priority), Timeout: timeout, TestTimeout: testTimeout,
 		MaxAttempts: f.maxAttempts, MaxRounds: f.maxRounds, Runs: f.runs, Apply: handoff.ApplyMode(f.apply),
-		Labels: f.labels, Coverage: handoff.Coverage(f.coverage),
+		Labels: f.labels, Coverage: handoff.Coverage(f.coverage), BudgetUSD: f.budget,
 	}
 	return r, nil
 }

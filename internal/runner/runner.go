@@ -101,7 +101,7 @@ func (r *Runner) Run(ctx context.Context, rec *store.Record, env *engine.Env) (*
 		env.Progress(fmt.Sprintf("round %d/%d: %s is writing tests", round, req.MaxRounds, a.Name()))
 		at := &agent.Task{
 			ID: rec.ID, Attempt: env.Attempt, Round: round, Dir: dir, Module: req.Module, Output: req.Output,
-			Language: rec.Language, Threshold: *req.Coverage, Model: req.Model, Feedback: feedback,
+			Language: rec.Language, Threshold: *req.Coverage, Model: req.Model, Feedback: feedback, BudgetUSD: req.BudgetUSD,
 			Prompt: prompt(req, rec.Language, feedback), Log: log, Progress: env.Progress, State: env.State,
 		}
 		if dl, ok := ctx.Deadline(); ok {

@@ -80,6 +80,9 @@ type Request struct {
 	Runs int `json:"runs,omitempty"`
 	// TestTimeout bounds one test run. Zero means 5 minutes.
 	TestTimeout time.Duration `json:"test_timeout,omitempty"`
+	// BudgetUSD caps what an LLM-driven agent may spend on the task; zero
+	// means the agent's own setting (HANDOFF_BUDGET_USD).
+	BudgetUSD float64 `json:"budget_usd,omitempty"`
 	// Apply says when kept tests are written to the workspace. Empty means improved.
 	Apply ApplyMode `json:"apply,omitempty"`
 	// Labels are free-form tags for List (a pipeline run ID, a stage name).
