@@ -414,3 +414,40 @@ func TestDefaultAgentIsBuiltinAndSaysSo(t *testing.T) {
 	require.Contains(t, r.stderr, "using builtin")
 	require.Equal(t, "builtin", e.status(strings.TrimSpace(r.stdout))["agent"])
 }
+
+// TestWorkerShutdownRequeues: SIGTERM stops the worker gracefully; a task it
+// could not finish within --grace goes back to the queue without using up an
+// attempt, and the next worker finishes it.
+func TestWorkerShutdownRequeues(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	marks := t.TempDir()
+	script := `if [ ! -e "$MARKS/first" ]; then touch "$MARKS/first"; sleep 300; fi
+` + goodTests
+	e.vars = append(e.vars, "MARKS="+marks, "HANDOFF_EXEC_ENV=MARKS", "HANDOFF_EXEC_COMMAND="+script)
+	sub := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
+	require.Equal(t, 0, sub.code, sub.stderr)
+	id := strings.TrimSpace(sub.stdout)
+
+	first := exec.Command(binary, "worker", "--grace", "200ms")
+	first.Dir = e.ws
+	first.Env = append(os.Environ(), e.vars...)
+	require.NoError(t, first.Start())
+	e.pollStatus(id, time.Minute, func(st map[string]any) bool {
+		_, err := os.Stat(filepath.Join(marks, "first"))
+		return st["status"] == "RUNNING" && err == nil
+	})
+	require.NoError(t, first.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, first.Wait(), "a worker stopped by SIGTERM exits cleanly")
+	st := e.status(id)
+	require.Equal(t, "QUEUED", st["status"])
+	require.Contains(t, st["last_error"], "worker stopped mid-task")
+
+	e.worker()
+	w := e.run(nil, "wait", id, "--wait-timeout", "3m", "--poll-interval", "100ms", "--json")
+	require.Equal(t, 0, w.code, w.stdout+w.stderr)
+	var res map[string]any
+	require.NoError(t, json.Unmarshal([]byte(w.stdout), &res))
+	require.Equal(t, true, res["success"])
+	require.Equal(t, 1.0, res["attempts"], "a shutdown does not use up an attempt")
+}

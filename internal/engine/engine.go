@@ -258,13 +258,16 @@ func (e *Engine) Start(ctx context.Context) error {
 // Stop stops fetching tasks, gives running ones grace to finish, then
 // interrupts them; interrupted tasks go back to the queue for another worker.
 func (e *Engine) Stop(ctx context.Context, grace time.Duration) error {
+	// Mark the shutdown first: whatever cancels a running attempt from here
+	// on (River at the end of the grace, or StopAndCancel), the attempt is
+	// requeued, not failed.
+	e.mu.Lock()
+	e.stopping = true
+	e.mu.Unlock()
 	gctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
 	err := e.river.Stop(gctx)
 	if err != nil {
-		e.mu.Lock()
-		e.stopping = true
-		e.mu.Unlock()
 		err = e.river.StopAndCancel(ctx)
 	}
 	if e.stop != nil {
