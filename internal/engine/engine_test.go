@@ -274,3 +274,36 @@ func TestRescuesTaskOfDeadWorker(t *testing.T) {
 		require.Equal(t, int32(2), attempt.Load(), "the rescued task runs as its second attempt")
 	})
 }
+
+// TestPriorityOrdersTheQueue: with one worker slot, a critical task queued
+// after a low one runs first.
+func TestPriorityOrdersTheQueue(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		db, err := engine.Open(ctx, dbURL)
+		require.NoError(t, err)
+		defer db.Close()
+		order := make(chan string, 2)
+		eng, err := engine.New(engine.Config{DB: db, Workers: 1, FetchInterval: 10 * time.Millisecond,
+			Run: func(ctx context.Context, rec *store.Record, env *engine.Env) (*task.Result, error) {
+				order <- rec.Request.Model
+				return &task.Result{}, nil
+			}})
+		require.NoError(t, err)
+		cov := 80.0
+		for i, p := range []struct {
+			name  string
+			level int
+		}{{"low", 4}, {"critical", 1}} {
+			rec := &store.Record{ID: fmt.Sprintf("prio-%d-%d", i, taskSeq.Add(1)), RequestHash: "h", Snapshot: []byte(`{}`),
+				Language: "go", State: task.StateQueued, MaxAttempts: 3, CreatedAt: time.Now(),
+				Request: task.Request{Workspace: "/w", Module: "m.go", Output: "m_test.go", Agent: "a", Model: p.name, Coverage: &cov}}
+			require.NoError(t, eng.Insert(ctx, rec, p.level, time.Minute))
+		}
+		require.NoError(t, eng.Start(ctx))
+		defer eng.Stop(context.Background(), time.Second)
+		require.Equal(t, "critical", <-order)
+		require.Equal(t, "low", <-order)
+	})
+}
