@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,4 +57,53 @@ func benchmarkVerify(b *testing.B, o Options, module, agent string, kept int) {
 	b.ReportMetric(measure.Seconds()/n, "measure-s/op")
 	b.ReportMetric(verify.Seconds()/n, "verify-s/op")
 	b.ReportMetric(float64(runs)/n, "testruns/op")
+}
+
+// BenchmarkVerifyGoFiveAtOnce verifies five copies of the small Go module
+// at the same moment, as five tasks of a pipeline do on one machine. It
+// reports the wall time of the five concurrent Verify calls and the mean
+// time of one of them; the baselines are measured beforehand, untimed.
+//
+//	go test ./internal/verify -run '^$' -bench VerifyGoFiveAtOnce -benchtime 5x
+func BenchmarkVerifyGoFiveAtOnce(b *testing.B) {
+	needGo(b)
+	const tasks = 5
+	ctx := context.Background()
+	var wall, each time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		inputs := make([]Input, tasks)
+		for j := range inputs {
+			ft := newFixtureTask(b, "testdata/go/module")
+			o := Options{Dir: ft.dir, Module: "calc/calc.go", Log: testLog(b)}
+			base, err := Measure(ctx, o)
+			require.NoError(b, err)
+			ft.agentWrites(b, "testdata/bench/go")
+			inputs[j] = Input{Options: o, Baseline: base, Changes: ft.changes(b), Restore: ft.restore}
+		}
+		b.StartTimer()
+
+		start := time.Now()
+		reports := make([]*Report, tasks)
+		errs := make([]error, tasks)
+		took := make([]time.Duration, tasks)
+		var wg sync.WaitGroup
+		for j := range inputs {
+			wg.Go(func() {
+				t0 := time.Now()
+				reports[j], errs[j] = Verify(ctx, inputs[j])
+				took[j] = time.Since(t0)
+			})
+		}
+		wg.Wait()
+		wall += time.Since(start)
+		for j := range reports {
+			require.NoError(b, errs[j])
+			require.Len(b, reports[j].Kept, 4, "dropped: %v", reports[j].Dropped)
+			each += took[j]
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(wall.Seconds()/n, "wall-s/op")
+	b.ReportMetric(each.Seconds()/n/tasks, "verify-s/task")
 }

@@ -22,8 +22,9 @@ exec "$@"
 
 // keptBinaries holds the test binaries of the latest go test run that
 // built. While the files stay the same (the session's generation), runs
-// use them directly: stability runs, bisection and single-test coverage
-// then cost milliseconds instead of a compile and link each.
+// execute them directly, without the go command: stability runs, bisection
+// and single-test coverage then cost milliseconds instead of a compile and
+// link each.
 type keptBinaries struct {
 	wrapper string
 	bins    map[string]string // package directory (absolute) → binary
@@ -80,22 +81,32 @@ func (k *keptBinaries) current(s *session) map[string]string {
 	return k.bins
 }
 
-// binarySuite is suite with the kept binaries, through go tool test2json
-// so that the output is go test -json's.
+// binarySuite is suite with the kept binaries. Each runs as go test would
+// run it (in its package directory, -test.v=test2json, the same flags),
+// but directly rather than through go tool test2json: its output is
+// converted in process (convertGoTestOutput), which saves the go command's
+// start-up, most of such a run's cost.
 func (g *goToolchain) binarySuite(ctx context.Context, s *session, sel selection, bins map[string]string) (*suiteResult, error) {
 	dirs := make([]string, 0, len(bins))
 	for d := range bins {
 		dirs = append(dirs, d)
 	}
 	sort.Strings(dirs)
-	var out []byte
+	for _, d := range dirs {
+		if _, err := os.Stat(bins[d]); err != nil {
+			s.logf("# the kept test binary of %s is gone (%v); using go test", d, err)
+			g.kept.bins = nil
+			return g.suite(ctx, s, sel)
+		}
+	}
+	events := newGoEventReader()
 	var profiles []string
 	killed := false
 	s.runs++
 	for _, d := range dirs {
 		prof := s.scratchPath("cover-%d.out")
 		profiles = append(profiles, prof)
-		args := []string{"go", "tool", "test2json", bins[d], "-test.v=test2json", "-test.count=1",
+		args := []string{bins[d], "-test.v=test2json", "-test.count=1",
 			"-test.timeout=" + s.o.TestTimeout.String(), "-test.paniconexit0", "-test.coverprofile=" + prof}
 		if len(sel.Skip) > 0 {
 			args = append(args, "-test.skip="+anchoredAlternation(sel.Skip))
@@ -103,15 +114,14 @@ func (g *goToolchain) binarySuite(ctx context.Context, s *session, sel selection
 		if sel.Seed != 0 {
 			args = append(args, "-test.shuffle="+strconv.FormatInt(sel.Seed, 10))
 		}
-		r, err := s.exec(ctx, command{Args: args, Dir: d, Timeout: s.o.TestTimeout + time.Minute})
+		r, err := s.exec(ctx, command{Args: args, Dir: d, Env: []string{"PWD=" + d}, Combined: true, Timeout: s.o.TestTimeout + time.Minute})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r.Stdout...)
-		s.logText(string(r.Stderr))
+		convertGoTestOutput(r.Stdout, r.Exit, r.TimedOut, events.event)
 		killed = killed || r.TimedOut
 	}
-	res, transcript := parseGoTestJSON(out, g.modRoot, s.o.Dir, killed)
+	res, transcript := events.result(g.modRoot, s.o.Dir, killed)
 	s.logText(transcript)
 	if len(res.Tests) == 0 && !killed {
 		// The kept binaries did not run at all: go back to go test.

@@ -31,87 +31,120 @@ var goIssueLine = regexp.MustCompile(`^(\t?)(\S+\.go):(\d+)(?::\d+)?: (.*)$`)
 // still running then timed out. The transcript gets the human-readable
 // output.
 func parseGoTestJSON(out []byte, cwd, dir string, killed bool) (*suiteResult, string) {
-	res := &suiteResult{Tests: map[string]outcome{}}
-	var transcript, tail strings.Builder
-	started := map[string]bool{}
-	outputs := map[string]*strings.Builder{}
-	var timedOut bool
-	var running []string // tests named in a timeout panic
-	inRunning := false
-	var build strings.Builder
+	r := newGoEventReader()
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
 		line := sc.Bytes()
 		var e goEvent
 		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &e) != nil {
-			transcript.Write(line)
-			transcript.WriteByte('\n')
+			r.text(line)
 			continue
 		}
-		top := e.Test
-		if i := strings.IndexByte(top, '/'); i >= 0 {
-			top = top[:i]
-		}
-		switch e.Action {
-		case "build-output":
-			build.WriteString(e.Output)
-			transcript.WriteString(e.Output)
-		case "build-fail":
-			res.BuildFailed = true
-		case "output":
-			transcript.WriteString(e.Output)
-			tail.WriteString(e.Output)
-			if strings.HasPrefix(e.Output, "panic: test timed out after") {
-				timedOut = true
-			}
-			if timedOut {
-				trimmed := strings.TrimSpace(e.Output)
-				switch {
-				case trimmed == "running tests:":
-					inRunning = true
-				case inRunning && strings.HasPrefix(e.Output, "\t\t"):
-					name := strings.Fields(trimmed)[0]
-					if i := strings.IndexByte(name, '/'); i >= 0 {
-						name = name[:i]
-					}
-					running = append(running, name)
-				default:
-					inRunning = false
-				}
-			}
-			if top != "" && !strings.HasPrefix(e.Output, "=== ") {
-				b := outputs[top]
-				if b == nil {
-					b = &strings.Builder{}
-					outputs[top] = b
-				}
-				if b.Len() < 16<<10 {
-					b.WriteString(e.Output)
-				}
-			}
-		case "run":
-			if e.Test == top {
-				started[top] = true
-			}
-		case "pass", "fail", "skip":
-			if e.Test == "" {
-				if e.Action == "fail" && e.FailedBuild != "" {
-					res.BuildFailed = true
-				}
-				continue
-			}
-			if e.Test != top {
-				continue
-			}
-			st := map[string]status{"pass": statusPass, "fail": statusFail, "skip": statusSkip}[e.Action]
-			res.Tests[top] = outcome{Status: st, Output: testOutput(outputs[top])}
-		}
+		r.event(e)
 	}
-	for _, name := range running {
-		res.Tests[name] = outcome{Status: statusTimeout, Output: testOutput(outputs[name])}
+	return r.result(cwd, dir, killed)
+}
+
+// goEventReader gathers the events of one go test run (go test -json, or
+// test binaries converted by convertGoTestOutput) into its outcomes.
+type goEventReader struct {
+	res        *suiteResult
+	transcript strings.Builder
+	tail       strings.Builder
+	started    map[string]bool
+	outputs    map[string]*strings.Builder
+	timedOut   bool
+	running    []string // tests named in a timeout panic
+	inRunning  bool
+	build      strings.Builder
+}
+
+func newGoEventReader() *goEventReader {
+	return &goEventReader{
+		res:     &suiteResult{Tests: map[string]outcome{}},
+		started: map[string]bool{},
+		outputs: map[string]*strings.Builder{},
 	}
-	for name := range started {
+}
+
+// text takes a line that is not an event: it goes to the transcript only.
+func (r *goEventReader) text(line []byte) {
+	r.transcript.Write(line)
+	r.transcript.WriteByte('\n')
+}
+
+// event takes one event.
+func (r *goEventReader) event(e goEvent) {
+	res := r.res
+	top := e.Test
+	if i := strings.IndexByte(top, '/'); i >= 0 {
+		top = top[:i]
+	}
+	switch e.Action {
+	case "build-output":
+		r.build.WriteString(e.Output)
+		r.transcript.WriteString(e.Output)
+	case "build-fail":
+		res.BuildFailed = true
+	case "output":
+		r.transcript.WriteString(e.Output)
+		r.tail.WriteString(e.Output)
+		if strings.HasPrefix(e.Output, "panic: test timed out after") {
+			r.timedOut = true
+		}
+		if r.timedOut {
+			trimmed := strings.TrimSpace(e.Output)
+			switch {
+			case trimmed == "running tests:":
+				r.inRunning = true
+			case r.inRunning && strings.HasPrefix(e.Output, "\t\t"):
+				name := strings.Fields(trimmed)[0]
+				if i := strings.IndexByte(name, '/'); i >= 0 {
+					name = name[:i]
+				}
+				r.running = append(r.running, name)
+			default:
+				r.inRunning = false
+			}
+		}
+		if top != "" && !strings.HasPrefix(e.Output, "=== ") {
+			b := r.outputs[top]
+			if b == nil {
+				b = &strings.Builder{}
+				r.outputs[top] = b
+			}
+			if b.Len() < 16<<10 {
+				b.WriteString(e.Output)
+			}
+		}
+	case "run":
+		if e.Test == top {
+			r.started[top] = true
+		}
+	case "pass", "fail", "skip":
+		if e.Test == "" {
+			if e.Action == "fail" && e.FailedBuild != "" {
+				res.BuildFailed = true
+			}
+			return
+		}
+		if e.Test != top {
+			return
+		}
+		st := map[string]status{"pass": statusPass, "fail": statusFail, "skip": statusSkip}[e.Action]
+		res.Tests[top] = outcome{Status: st, Output: testOutput(r.outputs[top])}
+	}
+}
+
+// result returns the outcomes of the events read and the transcript. cwd,
+// dir and killed are parseGoTestJSON's.
+func (r *goEventReader) result(cwd, dir string, killed bool) (*suiteResult, string) {
+	res := r.res
+	for _, name := range r.running {
+		res.Tests[name] = outcome{Status: statusTimeout, Output: testOutput(r.outputs[name])}
+	}
+	for name := range r.started {
 		if _, ok := res.Tests[name]; !ok {
 			// It started and never ended: the binary died under it, or the
 			// run was killed while it ran.
@@ -119,17 +152,17 @@ func parseGoTestJSON(out []byte, cwd, dir string, killed bool) (*suiteResult, st
 			if killed {
 				st = statusTimeout
 			}
-			res.Tests[name] = outcome{Status: st, Output: testOutput(outputs[name])}
+			res.Tests[name] = outcome{Status: st, Output: testOutput(r.outputs[name])}
 			res.Aborted = true
 		}
 	}
-	if timedOut || killed {
+	if r.timedOut || killed {
 		res.Aborted = true
 	}
-	res.BuildOutput = build.String()
+	res.BuildOutput = r.build.String()
 	res.Build = parseGoIssues(res.BuildOutput, cwd, dir)
-	res.Output = lastLines(tail.String(), 40)
-	return res, transcript.String()
+	res.Output = lastLines(r.tail.String(), 40)
+	return res, r.transcript.String()
 }
 
 func testOutput(b *strings.Builder) string {

@@ -75,6 +75,10 @@ type command struct {
 	Env     []string
 	Stdin   []byte
 	Timeout time.Duration
+	// Combined sends stderr down the same pipe as stdout, so that Stdout
+	// holds both in the order they were written (as go test reads a test
+	// binary); Stderr is then empty.
+	Combined bool
 	// Trusted commands (module downloads) run outside the sandbox, with
 	// network; tests never do.
 	Trusted bool
@@ -108,6 +112,9 @@ func (s *session) exec(ctx context.Context, c command) (*ran, error) {
 		Stdout:  &stdout,
 		Stderr:  &stderr,
 		Timeout: c.Timeout,
+	}
+	if c.Combined {
+		sc.Stderr = &stdout
 	}
 	if !c.Trusted {
 		sc.Isolate = true

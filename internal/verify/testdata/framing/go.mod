@@ -1,0 +1,3 @@
+module example.com/fr
+
+go 1.22
