@@ -25,6 +25,7 @@ type goToolchain struct {
 	pkgImport string // its import path
 	files     []goModuleFile
 	kept      keptBinaries
+	env       goEnvFacts // go env's answer; CacheDir empty when go env failed
 }
 
 func (g *goToolchain) language() string { return LanguageGo }
@@ -42,15 +43,36 @@ func (g *goToolchain) prepare(ctx context.Context, s *session) error {
 	if err := g.download(ctx, s); err != nil {
 		return err
 	}
-	r, err := s.exec(ctx, command{Args: []string{"go", "env", "GOCACHE"}, Dir: root, Timeout: time.Minute, Trusted: true})
-	if err != nil {
+	if err := g.goEnv(ctx, s); err != nil {
 		return err
-	}
-	if c := strings.TrimSpace(string(r.Stdout)); r.Exit == 0 && filepath.IsAbs(c) {
-		s.writable = append(s.writable, c)
 	}
 	s.env = append(s.env, "GOPROXY=off", "TMPDIR="+s.scratch)
 	return g.listPackage(ctx, s)
+}
+
+// goEnv makes the Go build cache writable in the sandbox: go env GOCACHE,
+// asked once per process (goFacts).
+func (g *goToolchain) goEnv(ctx context.Context, s *session) error {
+	key := goEnvKey(s.env)
+	if f, ok := goFacts.envFacts(key); ok {
+		s.logf("# GOCACHE=%s (go env answered it before in this process)", f.CacheDir)
+		g.env = f
+		s.writable = append(s.writable, f.CacheDir)
+		return nil
+	}
+	r, err := s.exec(ctx, command{Args: []string{"go", "env", "-json", "GOCACHE", "GOENV"}, Dir: g.modRoot, Timeout: time.Minute, Trusted: true})
+	if err != nil {
+		return err
+	}
+	var f goEnvFacts
+	if r.Exit != 0 || json.Unmarshal(r.Stdout, &f) != nil || !filepath.IsAbs(f.CacheDir) {
+		return nil // go test will say what is wrong
+	}
+	f.config = readOptional(f.ConfigFile)
+	g.env = f
+	s.writable = append(s.writable, f.CacheDir)
+	goFacts.putEnvFacts(key, f)
+	return nil
 }
 
 // download fetches the module's requirements outside the sandbox, where
@@ -77,26 +99,29 @@ func (g *goToolchain) download(ctx context.Context, s *session) error {
 	return nil
 }
 
-// listPackage asks go list for the module's package: import path and files.
+// listPackage learns the module's package: import path and files, from go
+// list or, when nothing it reads has changed, from the go list of an
+// earlier call in this process (goFacts).
 func (g *goToolchain) listPackage(ctx context.Context, s *session) error {
-	r, err := s.exec(ctx, command{Args: []string{"go", "list", "-e", "-json", g.pattern(s, g.pkgDir)}, Dir: g.modRoot, Timeout: 2 * time.Minute, Trusted: true})
-	if err != nil {
-		return err
+	pattern := g.pattern(s, g.pkgDir)
+	key := ""
+	if g.env.CacheDir != "" {
+		key = goPackageKey(s.env, g.env, g.modRoot, pattern, s.abs(g.pkgDir))
 	}
-	var p struct {
-		ImportPath string
-		GoFiles    []string
-		CgoFiles   []string
-		Error      *struct{ Err string }
+	p, ok := goFacts.packageFacts(key)
+	if ok {
+		s.logf("# go list %s: unchanged since an earlier call in this process (%s)", pattern, p.importPath)
+	} else {
+		var err error
+		if p, err = g.goList(ctx, s, pattern); err != nil {
+			return err
+		}
+		if key != "" && key == goPackageKey(s.env, g.env, g.modRoot, pattern, s.abs(g.pkgDir)) {
+			goFacts.putPackageFacts(key, p) // nothing changed while go list read
+		}
 	}
-	if err := json.Unmarshal(r.Stdout, &p); err != nil {
-		return fmt.Errorf("%w: go list %s: %v: %s", ErrToolchain, g.pkgDir, err, excerpt(string(r.Stderr)))
-	}
-	if p.ImportPath == "" {
-		return fmt.Errorf("%w: go list found no package in %s: %s", ErrToolchain, g.pkgDir, excerpt(string(r.Stderr)))
-	}
-	g.pkgImport = p.ImportPath
-	sources := append(p.GoFiles, p.CgoFiles...)
+	g.pkgImport = p.importPath
+	sources := append([]string(nil), p.sources...)
 	if strings.HasSuffix(s.o.Module, ".go") {
 		base := path.Base(s.o.Module)
 		found := false
@@ -110,9 +135,29 @@ func (g *goToolchain) listPackage(ctx context.Context, s *session) error {
 	}
 	g.files = nil
 	for _, f := range sources {
-		g.files = append(g.files, goModuleFile{ProfileName: p.ImportPath + "/" + f, Rel: path.Join(g.pkgDir, f)})
+		g.files = append(g.files, goModuleFile{ProfileName: g.pkgImport + "/" + f, Rel: path.Join(g.pkgDir, f)})
 	}
 	return loadGoModuleFiles(s.o.Dir, g.files)
+}
+
+// goList asks go list for a package's import path and files.
+func (g *goToolchain) goList(ctx context.Context, s *session, pattern string) (goPackageFacts, error) {
+	r, err := s.exec(ctx, command{Args: []string{"go", "list", "-e", "-json", pattern}, Dir: g.modRoot, Timeout: 2 * time.Minute, Trusted: true})
+	if err != nil {
+		return goPackageFacts{}, err
+	}
+	var p struct {
+		ImportPath string
+		GoFiles    []string
+		CgoFiles   []string
+	}
+	if err := json.Unmarshal(r.Stdout, &p); err != nil {
+		return goPackageFacts{}, fmt.Errorf("%w: go list %s: %v: %s", ErrToolchain, g.pkgDir, err, excerpt(string(r.Stderr)))
+	}
+	if p.ImportPath == "" {
+		return goPackageFacts{}, fmt.Errorf("%w: go list found no package in %s: %s", ErrToolchain, g.pkgDir, excerpt(string(r.Stderr)))
+	}
+	return goPackageFacts{importPath: p.ImportPath, sources: append(p.GoFiles, p.CgoFiles...)}, nil
 }
 
 // findGoMod walks up from dir to the task directory looking for go.mod.
