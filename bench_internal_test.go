@@ -53,6 +53,16 @@ func bigWorkspace(b *testing.B, n int) string {
 		body := fmt.Sprintf("package pkg%02d\n\n// F%d returns its input.\nfunc F%d(x int) int { return x + %d }\n", i/20, i, i, i)
 		must(os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.go", i)), []byte(body), 0o644))
 	}
+	// Files older than the index, as in a real checkout: files written in
+	// the same instant as the index would be re-hashed on every snapshot
+	// (git's "racy" entries), which no user's working tree looks like.
+	past := time.Now().Add(-time.Hour)
+	must(filepath.WalkDir(ws, func(p string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chtimes(p, past, past)
+	}))
 	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"},
 		{"-c", "user.email=b@example.com", "-c", "user.name=b", "commit", "-qm", "init"}} {
 		cmd := exec.Command("git", args...)

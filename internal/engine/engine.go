@@ -149,18 +149,17 @@ func (e *Engine) Insert(ctx context.Context, rec *store.Record, priority int, ti
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	if err := e.store.Insert(ctx, tx, rec); err != nil {
-		return err
-	}
+	// The job first, so the task row is written once, with its job ID; both
+	// become visible to workers together at commit.
 	res, err := e.river.InsertTx(ctx, tx, jobArgs{TaskID: rec.ID, TimeoutMS: timeout.Milliseconds()},
 		&river.InsertOpts{MaxAttempts: rec.MaxAttempts, Priority: priority})
 	if err != nil {
 		return fmt.Errorf("enqueueing task: %w", err)
 	}
-	if err := e.store.SetJobID(ctx, tx, rec.ID, res.Job.ID); err != nil {
+	rec.JobID = res.Job.ID
+	if err := e.store.Insert(ctx, tx, rec); err != nil {
 		return err
 	}
-	rec.JobID = res.Job.ID
 	return tx.Commit()
 }
 

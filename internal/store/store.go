@@ -94,12 +94,6 @@ func (s *Store) Insert(ctx context.Context, q Querier, r *Record) error {
 	return err
 }
 
-// SetJobID links a task to its River job (same transaction as Insert).
-func (s *Store) SetJobID(ctx context.Context, q Querier, id string, jobID int64) error {
-	_, err := q.ExecContext(ctx, `UPDATE handoff_task SET job_id = $1 WHERE id = $2`, jobID, id)
-	return err
-}
-
 func isUniqueViolation(err error) bool {
 	m := err.Error()
 	return strings.Contains(m, "UNIQUE constraint failed") || strings.Contains(m, "SQLSTATE 23505") ||
