@@ -26,23 +26,11 @@ background (logging to .handoff/worker.log) unless --no-worker or HANDOFF_NO_AUT
   handoff submit --module pkg/util --agent exec --idempotency-key ci-123-util`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			req, err := rf.request(cmd, a.workspace)
-			if err != nil {
-				return err
-			}
-			c, err := a.open(cmd.Context())
+			c, id, err := a.submit(cmd, &rf)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			id, err := c.Submit(cmd.Context(), req)
-			if err != nil {
-				return err
-			}
-			a.noteDefaultAgent(cmd.Context(), c, id, rf.agent)
-			if err := a.ensureWorker(cmd.Context(), c, rf.noWorker); err != nil {
-				fmt.Fprintln(a.stderr, "handoff: warning:", err)
-			}
 			if a.json {
 				return printJSON(a.stdout, map[string]string{"task_id": id})
 			}
@@ -161,28 +149,16 @@ func newGenerateCmd(a *app) *cobra.Command {
   handoff generate --module src/app/util.py --agent exec --json`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			req, err := rf.request(cmd, a.workspace)
-			if err != nil {
-				return err
-			}
 			opts, err := wf.options()
 			if err != nil {
 				return err
 			}
-			c, err := a.open(cmd.Context())
+			c, id, err := a.submit(cmd, &rf)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			id, err := c.Submit(cmd.Context(), req)
-			if err != nil {
-				return err
-			}
 			fmt.Fprintln(a.stderr, "handoff: task", id)
-			a.noteDefaultAgent(cmd.Context(), c, id, rf.agent)
-			if err := a.ensureWorker(cmd.Context(), c, rf.noWorker); err != nil {
-				fmt.Fprintln(a.stderr, "handoff: warning:", err)
-			}
 			res, err := c.Results(cmd.Context(), id, opts)
 			if err != nil {
 				return err
@@ -300,6 +276,30 @@ func newListCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&label, "label", "", "only tasks with this label (key=value)")
 	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many tasks")
 	return cmd
+}
+
+// submit opens the client and submits the request the flags describe; on
+// success the caller closes the client. It says which agent was chosen when
+// none was named, and makes sure a worker will run the task.
+func (a *app) submit(cmd *cobra.Command, rf *requestFlags) (*handoff.Client, string, error) {
+	req, err := rf.request(cmd, a.workspace)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := a.open(cmd.Context())
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := c.Submit(cmd.Context(), req)
+	if err != nil {
+		c.Close()
+		return nil, "", err
+	}
+	a.noteDefaultAgent(cmd.Context(), c, id, rf.agent)
+	if err := a.ensureWorker(cmd.Context(), c, rf.noWorker); err != nil {
+		fmt.Fprintln(a.stderr, "handoff: warning:", err)
+	}
+	return c, id, nil
 }
 
 // noteDefaultAgent tells the user which agent was chosen for them when they
