@@ -30,51 +30,12 @@ func (s *scripted) Run(ctx context.Context, t *agent.Task) (*agent.Report, error
 	return s.run(ctx, t)
 }
 
-const goodGoTests = `package calc
-
-import "testing"
-
-func TestAdd(t *testing.T) {
-	if Add(2, 3) != 5 {
-		t.Fatal("Add(2, 3) != 5")
-	}
-}
-
-func TestAbs(t *testing.T) {
-	if Abs(-4) != 4 || Abs(4) != 4 {
-		t.Fatal("Abs")
-	}
-}
-
-func TestDiv(t *testing.T) {
-	if q, err := Div(6, 3); err != nil || q != 2 {
-		t.Fatal("Div(6, 3)")
-	}
-	if _, err := Div(1, 0); err == nil {
-		t.Fatal("Div by zero must fail")
-	}
-}
-`
+const goodGoTests = agenttest.GoModuleTests
 
 // goWorkspace lays out a git repository holding the calc module.
 func goWorkspace(t *testing.T) string {
 	t.Helper()
-	ws := t.TempDir()
-	writeFile(t, filepath.Join(ws, "go.mod"), "module example.com/calc\n\ngo 1.22\n")
-	writeFile(t, filepath.Join(ws, "calc.go"), agenttest.GoModule)
-	gitInit(t, ws)
-	return ws
-}
-
-func gitInit(t *testing.T, ws string) {
-	t.Helper()
-	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"},
-		{"-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = ws
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "git %v: %s", args, out)
-	}
+	return testenv.GitRepo(t, map[string]string{"go.mod": "module example.com/calc\n\ngo 1.22\n", "calc.go": agenttest.GoModule})
 }
 
 func writeFile(t *testing.T, p, body string) {
@@ -195,10 +156,7 @@ func TestPythonModule(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/python3"); err != nil || exec.Command("/usr/bin/python3", "-c", "import pytest, coverage").Run() != nil {
 		testenv.Missing(t, "pytest and coverage.py", "apt-get install python3-pytest python3-coverage")
 	}
-	ws := t.TempDir()
-	writeFile(t, filepath.Join(ws, "pkg", "__init__.py"), "")
-	writeFile(t, filepath.Join(ws, "pkg", "calc.py"), agenttest.PythonModule)
-	gitInit(t, ws)
+	ws := testenv.GitRepo(t, map[string]string{"pkg/__init__.py": "", "pkg/calc.py": agenttest.PythonModule})
 	tests := "from pkg.calc import add, absolute\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_absolute():\n    assert absolute(-2) == 2\n    assert absolute(3) == 3\n"
 	c := open(t, ws, &scripted{langs: []string{"python"}, run: writeTests(tests)})
 	res, err := c.Generate(context.Background(), handoff.Request{Module: "pkg/calc.py"}, handoff.WaitOptions{Timeout: 3 * time.Minute})

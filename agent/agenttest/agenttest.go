@@ -165,6 +165,33 @@ func Div(a, b int) (int, error) {
 	return a / b, nil
 }
 `
+	// GoModuleTests covers every statement of GoModule: what a good agent
+	// writes, for scripted agents and stand-ins.
+	GoModuleTests = `package calc
+
+import "testing"
+
+func TestAdd(t *testing.T) {
+	if Add(2, 3) != 5 {
+		t.Fatal("Add(2, 3) != 5")
+	}
+}
+
+func TestAbs(t *testing.T) {
+	if Abs(-4) != 4 || Abs(4) != 4 {
+		t.Fatal("Abs")
+	}
+}
+
+func TestDiv(t *testing.T) {
+	if q, err := Div(6, 3); err != nil || q != 2 {
+		t.Fatal("Div(6, 3)")
+	}
+	if _, err := Div(1, 0); err == nil {
+		t.Fatal("Div by zero must fail")
+	}
+}
+`
 	PythonModule = `def add(a, b):
     return a + b
 

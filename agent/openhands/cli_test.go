@@ -23,33 +23,6 @@ import (
 // against the stand-in: generate through the command line, and a worker
 // killed mid-conversation whose successor re-attaches.
 
-// fullGoTest covers every statement of agenttest.GoModule.
-const fullGoTest = `package calc
-
-import "testing"
-
-func TestAdd(t *testing.T) {
-	if Add(2, 3) != 5 {
-		t.Fatal("Add")
-	}
-}
-
-func TestAbs(t *testing.T) {
-	if Abs(-4) != 4 || Abs(4) != 4 {
-		t.Fatal("Abs")
-	}
-}
-
-func TestDiv(t *testing.T) {
-	if q, err := Div(7, 2); err != nil || q != 3 {
-		t.Fatal("Div")
-	}
-	if _, err := Div(1, 0); err == nil {
-		t.Fatal("Div by zero")
-	}
-}
-`
-
 // binDir holds the binary built for this test process; TestMain removes it.
 var binDir = sync.OnceValues(func() (string, error) { return os.MkdirTemp("", "handoff-cli-test-") })
 
@@ -164,7 +137,7 @@ func (r run) result(t *testing.T) map[string]any {
 
 func TestCLIGenerateWithOpenHands(t *testing.T) {
 	t.Parallel()
-	c := newCLI(t, openhandstest.Scenario{Files: map[string]string{"calc_test.go": fullGoTest}})
+	c := newCLI(t, openhandstest.Scenario{Files: map[string]string{"calc_test.go": agenttest.GoModuleTests}})
 	c.worker(t)
 	res := c.runGenerate().result(t)
 
@@ -178,12 +151,12 @@ func TestCLIGenerateWithOpenHands(t *testing.T) {
 	require.Equal(t, convs[0].ID, ag["details"].(map[string]any)["conversation_id"])
 	got, err := os.ReadFile(filepath.Join(c.ws, "calc_test.go"))
 	require.NoError(t, err)
-	require.Equal(t, fullGoTest, string(got), "the verified tests were applied to the workspace")
+	require.Equal(t, agenttest.GoModuleTests, string(got), "the verified tests were applied to the workspace")
 }
 
 func TestCLIKilledWorkerLeavesOneConversation(t *testing.T) {
 	t.Parallel()
-	c := newCLI(t, openhandstest.Scenario{Steps: 40, Files: map[string]string{"calc_test.go": fullGoTest}})
+	c := newCLI(t, openhandstest.Scenario{Steps: 40, Files: map[string]string{"calc_test.go": agenttest.GoModuleTests}})
 	first := c.worker(t)
 	done := make(chan run, 1)
 	go func() { done <- c.runGenerate() }()

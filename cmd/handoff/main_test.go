@@ -40,31 +40,7 @@ func TestMain(m *testing.M) {
 
 // goodTests is an exec agent writing tests that cover all of the fixture.
 const goodTests = `cat > "$HANDOFF_OUTPUT_PATH" <<'GO'
-package calc
-
-import "testing"
-
-func TestAdd(t *testing.T) {
-	if Add(2, 3) != 5 {
-		t.Fatal("Add(2, 3) != 5")
-	}
-}
-
-func TestAbs(t *testing.T) {
-	if Abs(-4) != 4 || Abs(4) != 4 {
-		t.Fatal("Abs")
-	}
-}
-
-func TestDiv(t *testing.T) {
-	if q, err := Div(6, 3); err != nil || q != 2 {
-		t.Fatal("Div(6, 3)")
-	}
-	if _, err := Div(1, 0); err == nil {
-		t.Fatal("Div by zero must fail")
-	}
-}
-GO`
+` + agenttest.GoModuleTests + `GO`
 
 type env struct {
 	t    *testing.T
@@ -76,12 +52,7 @@ type env struct {
 // environment whose database is dbURL ("" means the workspace default).
 func newEnv(t *testing.T, dbURL string) *env {
 	t.Helper()
-	ws := t.TempDir()
-	write(t, filepath.Join(ws, "go.mod"), "module example.com/calc\n\ngo 1.22\n")
-	write(t, filepath.Join(ws, "calc.go"), agenttest.GoModule)
-	git(t, ws, "init", "-q")
-	git(t, ws, "add", "-A")
-	git(t, ws, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init")
+	ws := testenv.GitRepo(t, map[string]string{"go.mod": "module example.com/calc\n\ngo 1.22\n", "calc.go": agenttest.GoModule})
 	e := &env{t: t, ws: ws, vars: []string{
 		"HANDOFF_NO_AUTOSTART=1", "HANDOFF_HEARTBEAT_INTERVAL=100ms", "HANDOFF_HEARTBEAT_TIMEOUT=2s",
 		"HANDOFF_RETRY_BASE=100ms", "HANDOFF_EXEC_COMMAND=" + goodTests,
@@ -98,13 +69,6 @@ func write(t *testing.T, p, body string) {
 	require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
 }
 
-func git(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "git %v: %s", args, out)
-}
 
 type result struct {
 	stdout, stderr string
