@@ -69,7 +69,6 @@ func write(t *testing.T, p, body string) {
 	require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
 }
 
-
 type result struct {
 	stdout, stderr string
 	code           int
