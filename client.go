@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -70,6 +71,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	c.eng, err = engine.New(engine.Config{
 		DB: db, Run: r.Run, Workers: cfg.Workers, Logger: cfg.Logger,
 		HeartbeatInterval: cfg.HeartbeatInterval, HeartbeatTimeout: cfg.HeartbeatTimeout, RetryBase: cfg.RetryBase,
+		OnFinal: releaseSnapshot,
 	})
 	if err != nil {
 		db.Close()
@@ -224,4 +226,13 @@ func (c *Client) AgentNames() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// releaseSnapshot drops a final task's workspace snapshot (a git ref, or a
+// copy of a non-git workspace): no later attempt will need it.
+func releaseSnapshot(ctx context.Context, rec *store.Record) {
+	var snap workspace.Snapshot
+	if json.Unmarshal(rec.Snapshot, &snap) == nil && snap.ID != "" {
+		_ = snap.Release(ctx)
+	}
 }

@@ -87,6 +87,15 @@ func TestResultsWakesInProcess(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(ws, "calc_test.go"))
 	require.NoError(t, err)
 	require.Equal(t, goodGoTests, string(got))
+	require.False(t, hasSnapshotRef(t, ws, id), "a finished task's snapshot is released")
+}
+
+// hasSnapshotRef tells whether the task's snapshot still pins a git ref.
+func hasSnapshotRef(t *testing.T, ws, id string) bool {
+	t.Helper()
+	cmd := exec.Command("git", "show-ref", "--verify", "--quiet", "refs/handoff/"+id)
+	cmd.Dir = ws
+	return cmd.Run() == nil
 }
 
 // TestNoTestWrittenIsNoSuccess: an agent that ends happily without writing
@@ -176,6 +185,7 @@ func TestCancelQueuedTask(t *testing.T) {
 	defer c.Close()
 	id, err := c.Submit(context.Background(), handoff.Request{Module: "calc.go"})
 	require.NoError(t, err)
+	require.True(t, hasSnapshotRef(t, ws, id), "a queued task keeps its snapshot")
 	st, err := c.Cancel(context.Background(), id)
 	require.NoError(t, err)
 	require.Equal(t, handoff.StateCancelled, st.State)
@@ -183,6 +193,7 @@ func TestCancelQueuedTask(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, handoff.StateCancelled, res.Status)
 	require.False(t, res.Success)
+	require.False(t, hasSnapshotRef(t, ws, id), "a cancelled task's snapshot is released")
 }
 
 func TestSubmitDefaultsAndValidation(t *testing.T) {

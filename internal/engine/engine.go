@@ -52,6 +52,10 @@ type Config struct {
 	RetryBase         time.Duration // first retry delay, doubled each attempt, with jitter; default 10s
 	RetryMax          time.Duration // cap on the retry delay; default 5m
 	FetchInterval     time.Duration // how often idle workers look for new tasks; default 50ms
+
+	// OnFinal, when set, is called once a task's final state is recorded by
+	// this process, to release what the task held (its workspace snapshot).
+	OnFinal func(ctx context.Context, rec *store.Record)
 }
 
 func (c *Config) defaults() {
@@ -186,6 +190,14 @@ func (e *Engine) Done(id string) (ch <-chan struct{}, release func()) {
 	}
 }
 
+// finished releases what the task held, then wakes its in-process waiters.
+func (e *Engine) finished(ctx context.Context, rec *store.Record) {
+	if e.cfg.OnFinal != nil {
+		e.cfg.OnFinal(context.WithoutCancel(ctx), rec)
+	}
+	e.notify(rec.ID)
+}
+
 func (e *Engine) notify(id string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -230,7 +242,7 @@ func (e *Engine) Cancel(ctx context.Context, id string) (*store.Record, error) {
 		if _, err := e.store.Finish(ctx, id, task.StateCancelled, res, time.Now()); err != nil {
 			return nil, err
 		}
-		e.notify(id)
+		e.finished(ctx, rec)
 	}
 	return e.store.Get(ctx, id)
 }
@@ -340,7 +352,7 @@ func (e *Engine) rescueOne(ctx context.Context, rec *store.Record) error {
 		if _, err := e.store.Finish(ctx, rec.ID, task.StateFailed, res, time.Now()); err != nil {
 			return err
 		}
-		e.notify(rec.ID)
+		e.finished(ctx, rec)
 		return nil
 	}
 	// The job row still says running; make it available again. Guarded by

@@ -116,7 +116,7 @@ func (w *jobWorker) finish(ctx context.Context, rec *store.Record, state task.St
 	if _, err := w.e.store.Finish(fctx, rec.ID, state, res, time.Now()); err != nil {
 		return fmt.Errorf("recording the result of task %s: %w", rec.ID, err)
 	}
-	w.e.notify(rec.ID)
+	w.e.finished(fctx, rec)
 	return nil
 }
 

@@ -160,7 +160,6 @@ func (r *Runner) Run(ctx context.Context, rec *store.Record, env *engine.Env) (*
 	} else if res.Apply.Reason == "" {
 		res.Apply.Reason = applyReason(req.Apply, report)
 	}
-	_ = snap.Release(context.WithoutCancel(ctx))
 	return res, nil
 }
 
