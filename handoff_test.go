@@ -233,3 +233,42 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestRepairRound: a round that falls short sends the verification report
+// back to the agent, whose next round is judged again; rounds stop once the
+// threshold is met.
+func TestRepairRound(t *testing.T) {
+	t.Parallel()
+	ws := goWorkspace(t)
+	const failing = `package calc
+
+import "testing"
+
+func TestAddWrong(t *testing.T) {
+	if Add(2, 2) != 5 {
+		t.Fatal("Add(2, 2) != 5")
+	}
+}
+`
+	var seen []*agent.Feedback
+	c := open(t, ws, &scripted{langs: []string{"go"}, run: func(ctx context.Context, at *agent.Task) (*agent.Report, error) {
+		seen = append(seen, at.Feedback)
+		if at.Feedback == nil {
+			return writeTests(failing)(ctx, at)
+		}
+		return writeTests(goodGoTests)(ctx, at)
+	}})
+	res, err := c.Generate(context.Background(), handoff.Request{Module: "calc.go", MaxRounds: 3},
+		handoff.WaitOptions{Timeout: 3 * time.Minute})
+	require.NoError(t, err)
+	require.True(t, res.Success, "%+v", res)
+	require.Equal(t, 2, res.Rounds, "no third round once the threshold is met")
+	require.Len(t, seen, 2)
+	require.Nil(t, seen[0])
+	require.NotNil(t, seen[1])
+	require.Equal(t, "TestAddWrong", seen[1].Dropped[0].Name)
+	require.Equal(t, "failed", seen[1].Dropped[0].Reason)
+	require.Contains(t, res.Tests.Dropped, agent.Dropped{Name: "TestAddWrong", Reason: "failed",
+		Excerpt: res.Tests.Dropped[0].Excerpt}, "drops of earlier rounds stay in the result")
+	require.ElementsMatch(t, []string{"TestAdd", "TestAbs", "TestDiv"}, res.Tests.Kept)
+}
