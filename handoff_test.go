@@ -272,3 +272,38 @@ func TestAddWrong(t *testing.T) {
 		Excerpt: res.Tests.Dropped[0].Excerpt}, "drops of earlier rounds stay in the result")
 	require.ElementsMatch(t, []string{"TestAdd", "TestAbs", "TestDiv"}, res.Tests.Kept)
 }
+
+// TestApplyModes: with the default "improved", tests that raise coverage are
+// written even below the threshold, and success still tells the truth;
+// "success" writes nothing below the threshold.
+func TestApplyModes(t *testing.T) {
+	t.Parallel()
+	const partial = `package calc
+
+import "testing"
+
+func TestAdd(t *testing.T) {
+	if Add(2, 3) != 5 {
+		t.Fatal("Add(2, 3) != 5")
+	}
+}
+`
+	for _, mode := range []handoff.ApplyMode{handoff.ApplyImproved, handoff.ApplySuccess} {
+		ws := goWorkspace(t)
+		c := open(t, ws, &scripted{langs: []string{"go"}, run: writeTests(partial)})
+		res, err := c.Generate(context.Background(), handoff.Request{Module: "calc.go", Apply: mode, MaxRounds: 1},
+			handoff.WaitOptions{Timeout: 3 * time.Minute})
+		require.NoError(t, err)
+		require.False(t, res.Success, "one test does not reach 80 %%")
+		require.Greater(t, res.Coverage.After, res.Coverage.Before)
+		require.Equal(t, []string{"TestAdd"}, res.Tests.Kept)
+		if mode == handoff.ApplyImproved {
+			require.Equal(t, []string{"calc_test.go"}, res.Files, "progress is never thrown away")
+			require.FileExists(t, filepath.Join(ws, "calc_test.go"))
+		} else {
+			require.Empty(t, res.Files)
+			require.Contains(t, res.Apply.Reason, "threshold was not met")
+			require.NoFileExists(t, filepath.Join(ws, "calc_test.go"))
+		}
+	}
+}
