@@ -217,6 +217,7 @@ func BenchmarkCompletionToResults(b *testing.B) {
 			// Swap in an engine whose attempts return at once, so only the
 			// engine's own path is measured.
 			eng, err := engine.New(engine.Config{DB: c.db, Workers: 4, FetchInterval: 20 * time.Millisecond,
+				OnFinal: releaseSnapshot, // as in Open: the release is on the path to the waiter
 				Run: func(ctx context.Context, rec *store.Record, env *engine.Env) (*task.Result, error) {
 					return &task.Result{TaskID: rec.ID, Success: true}, nil
 				}})

@@ -87,7 +87,18 @@ func TestResultsWakesInProcess(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(ws, "calc_test.go"))
 	require.NoError(t, err)
 	require.Equal(t, goodGoTests, string(got))
-	require.False(t, hasSnapshotRef(t, ws, id), "a finished task's snapshot is released")
+	requireReleased(t, ws, id)
+}
+
+// requireReleased waits, with a deadline, for the task's snapshot ref to go:
+// the release follows the completion signal.
+func requireReleased(t *testing.T, ws, id string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for hasSnapshotRef(t, ws, id) {
+		require.True(t, time.Now().Before(deadline), "the final task's snapshot was never released")
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
 }
 
 // hasSnapshotRef tells whether the task's snapshot still pins a git ref.
@@ -193,7 +204,7 @@ func TestCancelQueuedTask(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, handoff.StateCancelled, res.Status)
 	require.False(t, res.Success)
-	require.False(t, hasSnapshotRef(t, ws, id), "a cancelled task's snapshot is released")
+	requireReleased(t, ws, id)
 }
 
 func TestSubmitDefaultsAndValidation(t *testing.T) {

@@ -190,12 +190,13 @@ func (e *Engine) Done(id string) (ch <-chan struct{}, release func()) {
 	}
 }
 
-// finished releases what the task held, then wakes its in-process waiters.
+// finished wakes the task's in-process waiters, then releases what the task
+// held: the clean-up (a git call) stays off the waiter's path.
 func (e *Engine) finished(ctx context.Context, rec *store.Record) {
+	e.notify(rec.ID)
 	if e.cfg.OnFinal != nil {
 		e.cfg.OnFinal(context.WithoutCancel(ctx), rec)
 	}
-	e.notify(rec.ID)
 }
 
 func (e *Engine) notify(id string) {
@@ -373,9 +374,6 @@ func failedResult(rec *store.Record, msg string) *task.Result {
 		OutputPath: rec.Request.Output, Language: rec.Language, Error: msg, Attempts: rec.Attempt,
 		Agent: task.AgentInfo{Name: rec.Request.Agent, Model: rec.Request.Model}}
 }
-
-// Close releases River; the database stays open for its owner to close.
-func (e *Engine) Close() {}
 
 func hostname() string {
 	h, _ := os.Hostname()
