@@ -5,16 +5,20 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for PostgreSQL
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+	"modernc.org/sqlite" // database/sql driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/handoff-dev/handoff/internal/store"
 )
@@ -124,42 +128,114 @@ func redact(msg, url string) string {
 	return strings.ReplaceAll(msg, url, "<database URL>")
 }
 
-// migrate applies River's migrations and handoff's schema. Concurrent
-// processes opening the same new database serialise on a lock (PostgreSQL)
-// or SQLite's write lock.
+// sqliteOpenPatience bounds how long opening a SQLite database keeps
+// retrying while other processes hold its locks. Two processes opening a new
+// file at once meet SQLite's "database is locked" even with a busy timeout:
+// switching the file to WAL mode does not wait on the busy handler.
+const sqliteOpenPatience = 30 * time.Second
+
+// migrate applies River's migrations and handoff's schema so that processes
+// opening the same new database at once take turns: on SQLite in one BEGIN
+// IMMEDIATE transaction, on PostgreSQL under an advisory lock. A SQLite open
+// that meets a lock it could not wait for starts again, within a bound.
 func (d *DB) migrate(ctx context.Context) error {
-	if err := d.checkForeign(ctx); err != nil {
+	start := time.Now()
+	wait := 5 * time.Millisecond
+	for {
+		err := d.migrateOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		if d.Postgres || !isBusy(err) || time.Since(start) > sqliteOpenPatience {
+			if errors.Is(err, ErrBadDatabase) {
+				return err
+			}
+			return fmt.Errorf("%w: cannot open %s: %v", ErrBadDatabase, d.describe(), err)
+		}
+		// Jitter keeps racing processes from meeting again in step.
+		t := time.NewTimer(wait/2 + time.Duration(rand.Int64N(int64(wait))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w: cannot open %s: %v", ErrBadDatabase, d.describe(), ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// isBusy tells whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code() & 0xff
+	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+}
+
+// handoffTables are the tables store.Migrate creates.
+var handoffTables = []string{"handoff_task", "handoff_task_state", "handoff_worker"}
+
+func (d *DB) migrateOnce(ctx context.Context) error {
+	tables, err := d.tables(ctx)
+	if err != nil {
 		return err
 	}
-	var unlock func()
-	if d.Postgres {
-		conn, err := d.SQL.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrBadDatabase, err)
-		}
-		// An arbitrary constant: handoff's migration lock.
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7423119001)`); err != nil {
-			conn.Close()
-			return fmt.Errorf("%w: taking the migration lock: %v", ErrBadDatabase, err)
-		}
-		unlock = func() {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7423119001)`)
-			conn.Close()
-		}
-		defer unlock()
+	if err := d.checkForeign(tables); err != nil {
+		return err
 	}
 	m, err := rivermigrate.New(d.Driver, nil)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadDatabase, err)
 	}
-	var lastErr error
-	for range 3 { // two SQLite processes racing on a new file: the loser retries
-		if _, lastErr = m.Migrate(ctx, rivermigrate.DirectionUp, nil); lastErr == nil {
-			break
+	// The common case, an up-to-date database, needs no write lock: every
+	// command a user runs opens the database, and a status must not queue
+	// behind a worker's writes.
+	if hasAll(tables, handoffTables) && slices.Contains(tables, "river_migration") {
+		if existing, err := m.ExistingVersions(ctx); err == nil && len(existing) == len(m.AllVersions()) {
+			return nil
 		}
 	}
-	if lastErr != nil {
-		return fmt.Errorf("%w: applying River's migrations: %v", ErrBadDatabase, lastErr)
+	if d.Postgres {
+		return d.migratePostgres(ctx, m)
+	}
+	tx, err := d.SQL.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock): one process at a time
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+		if isBusy(err) {
+			return err
+		}
+		return fmt.Errorf("%w: applying River's migrations: %v", ErrBadDatabase, err)
+	}
+	if err := store.Migrate(ctx, tx); err != nil {
+		if isBusy(err) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", ErrBadDatabase, err)
+	}
+	return tx.Commit()
+}
+
+// migratePostgres migrates under a session-level advisory lock. River's
+// PostgreSQL migrations cannot share one transaction (a migration uses an
+// enum value an earlier one adds), so each commits on its own.
+func (d *DB) migratePostgres(ctx context.Context, m *rivermigrate.Migrator[*sql.Tx]) error {
+	conn, err := d.SQL.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadDatabase, err)
+	}
+	defer conn.Close()
+	// An arbitrary constant: handoff's migration lock.
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7423119001)`); err != nil {
+		return fmt.Errorf("%w: taking the migration lock: %v", ErrBadDatabase, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7423119001)`) //nolint:errcheck // the session ends anyway
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("%w: applying River's migrations: %v", ErrBadDatabase, err)
 	}
 	if err := store.Migrate(ctx, d.SQL); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadDatabase, err)
@@ -167,33 +243,48 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// checkForeign refuses a database that has tables but none of River's or
-// handoff's: it belongs to something else.
-func (d *DB) checkForeign(ctx context.Context) error {
+func hasAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// tables lists the database's tables (the current schema on PostgreSQL).
+func (d *DB) tables(ctx context.Context) ([]string, error) {
 	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
 	if d.Postgres {
 		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`
 	}
 	rows, err := d.SQL.QueryContext(ctx, q)
 	if err != nil {
-		return fmt.Errorf("%w: cannot read %s: %v", ErrBadDatabase, d.describe(), err)
+		return nil, err
 	}
 	defer rows.Close()
-	var others []string
-	ours := false
+	var names []string
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			return err
+			return nil, err
 		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
+}
+
+// checkForeign refuses a database that has tables but none of River's or
+// handoff's: it belongs to something else.
+func (d *DB) checkForeign(tables []string) error {
+	var others []string
+	ours := false
+	for _, name := range tables {
 		if strings.HasPrefix(name, "river_") || strings.HasPrefix(name, "handoff_") {
 			ours = true
 		} else {
 			others = append(others, name)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("%w: cannot read %s: %v", ErrBadDatabase, d.describe(), err)
 	}
 	if !ours && len(others) > 0 {
 		if len(others) > 5 {

@@ -56,8 +56,15 @@ var schema = []string{
 	)`,
 }
 
-// Migrate creates handoff's tables when they are missing.
-func Migrate(ctx context.Context, db *sql.DB) error {
+// Execer is what Migrate needs: a *sql.DB or a *sql.Tx.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Migrate creates handoff's tables when they are missing. Given a
+// transaction, it commits nothing itself, so River's migrations and these
+// land together.
+func Migrate(ctx context.Context, db Execer) error {
 	for _, stmt := range schema {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("creating handoff tables: %w", err)
