@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -126,7 +127,7 @@ coverage threshold, 1 when it ended without success (or FAILED/CANCELLED), 124 w
 				return err
 			}
 			defer c.Close()
-			res, err := c.Results(cmd.Context(), args[0], opts)
+			res, err := a.results(cmd.Context(), c, args[0], opts)
 			if err != nil {
 				return err
 			}
@@ -159,7 +160,7 @@ func newGenerateCmd(a *app) *cobra.Command {
 			}
 			defer c.Close()
 			fmt.Fprintln(a.stderr, "handoff: task", id)
-			res, err := c.Results(cmd.Context(), id, opts)
+			res, err := a.results(cmd.Context(), c, id, opts)
 			if err != nil {
 				return err
 			}
@@ -169,6 +170,45 @@ func newGenerateCmd(a *app) *cobra.Command {
 	rf.add(cmd)
 	wf.add(cmd)
 	return cmd
+}
+
+// noWorkerGrace is how long a waited-on task may sit QUEUED with no worker
+// alive before wait and generate say so; a worker just started needs less
+// than a second to register.
+const noWorkerGrace = 2 * time.Second
+
+// results waits for a task as Client.Results does, and tells the user,
+// once, when the task sits QUEUED and no worker is alive to take it: a
+// wait that could only end at its timeout deserves a word, not silence.
+func (a *app) results(ctx context.Context, c *handoff.Client, id string, opts handoff.WaitOptions) (*handoff.Result, error) {
+	watch, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTimer(noWorkerGrace)
+		defer t.Stop()
+		for {
+			select {
+			case <-watch.Done():
+				return
+			case <-t.C:
+			}
+			st, err := c.Status(watch, id)
+			if err != nil || st.State != handoff.StateQueued {
+				return
+			}
+			if n, err := c.LiveWorkers(watch); err == nil && n == 0 {
+				fmt.Fprintf(a.stderr, "handoff: task %s is QUEUED and no worker is alive for this database; "+
+					"start one with `handoff worker` (a background worker logs to .handoff/worker.log)\n", id)
+				return
+			}
+			t.Reset(5 * time.Second)
+		}
+	}()
+	res, err := c.Results(ctx, id, opts)
+	stop()
+	<-done
+	return res, err
 }
 
 // printResult prints a result and turns it into the exit code.

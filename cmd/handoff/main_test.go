@@ -283,6 +283,23 @@ func TestWaitTimeoutLeavesTaskRunning(t *testing.T) {
 	require.Equal(t, 0, w.code, w.stdout+w.stderr)
 }
 
+// A wait on a task no worker will take says so, instead of sitting silent
+// until its timeout (CI once waited three minutes on a worker that had died
+// at start).
+func TestWaitSaysWhenNoWorkerIsAlive(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	sub := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
+	require.Equal(t, 0, sub.code, sub.stderr)
+	id := strings.TrimSpace(sub.stdout)
+
+	w := e.run(nil, "wait", id, "--wait-timeout", "5s", "--poll-interval", "100ms")
+	require.Equal(t, 124, w.code, w.stderr)
+	require.Contains(t, w.stderr, "is QUEUED and no worker is alive")
+	require.Contains(t, w.stderr, "handoff worker")
+	require.Equal(t, 1, strings.Count(w.stderr, "no worker is alive"), "said once")
+}
+
 func TestIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
