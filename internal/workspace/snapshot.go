@@ -40,27 +40,55 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 // as commits, not content. Elsewhere the tree is copied, leaving out .git.
 // The .handoff directory at the root is always left out.
 func Take(ctx context.Context, root, id string) (Snapshot, error) {
-	if !validID(id) {
-		return Snapshot{}, fmt.Errorf("snapshot id %q is not usable: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", id)
-	}
-	if !filepath.IsAbs(root) {
-		return Snapshot{}, fmt.Errorf("workspace root %q is not absolute; get it from workspace.Root", root)
-	}
-	if _, err := EnsureStateDir(root); err != nil {
-		return Snapshot{}, err
-	}
-	if gd, ok := gitDir(root); ok {
-		tree, err := takeGit(ctx, root, gd, id)
-		if err != nil {
-			return Snapshot{}, err
-		}
-		return Snapshot{ID: id, Workspace: root, Kind: KindGit, Ref: tree}, nil
-	}
-	dir, err := takeCopy(ctx, root, id)
+	snaps, err := TakeMany(ctx, root, []string{id})
 	if err != nil {
 		return Snapshot{}, err
 	}
-	return Snapshot{ID: id, Workspace: root, Kind: KindCopy, Ref: dir}, nil
+	return snaps[0], nil
+}
+
+// TakeMany captures the workspace once for several ids, as Take would for
+// each: one state for tasks submitted together, each with a snapshot of its
+// own to release. In a git work tree the tree is written once and pinned
+// under every id in one ref transaction; elsewhere each id gets its copy.
+// On error no snapshot is left behind.
+func TakeMany(ctx context.Context, root string, ids []string) ([]Snapshot, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	for _, id := range ids {
+		if !validID(id) {
+			return nil, fmt.Errorf("snapshot id %q is not usable: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", id)
+		}
+	}
+	if !filepath.IsAbs(root) {
+		return nil, fmt.Errorf("workspace root %q is not absolute; get it from workspace.Root", root)
+	}
+	if _, err := EnsureStateDir(root); err != nil {
+		return nil, err
+	}
+	snaps := make([]Snapshot, 0, len(ids))
+	if gd, ok := gitDir(root); ok {
+		tree, err := takeGit(ctx, root, gd, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			snaps = append(snaps, Snapshot{ID: id, Workspace: root, Kind: KindGit, Ref: tree})
+		}
+		return snaps, nil
+	}
+	for _, id := range ids {
+		dir, err := takeCopy(ctx, root, id)
+		if err != nil {
+			for _, s := range snaps {
+				_ = s.Release(context.WithoutCancel(ctx))
+			}
+			return nil, err
+		}
+		snaps = append(snaps, Snapshot{ID: id, Workspace: root, Kind: KindCopy, Ref: dir})
+	}
+	return snaps, nil
 }
 
 // Release deletes what keeps the snapshot alive: refs/handoff/<ID>, or the

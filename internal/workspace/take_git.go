@@ -15,10 +15,10 @@ import (
 )
 
 // takeGit writes the work tree's current state as a tree object and pins it
-// with refs/handoff/<id>. It works on a private copy of the index: starting
+// with refs/handoff/<id> for each id. It works on a private copy of the index: starting
 // from the user's index means git re-hashes only files whose stat data
 // changed, and the user's index is never written.
-func takeGit(ctx context.Context, root, gitDirPath, id string) (string, error) {
+func takeGit(ctx context.Context, root, gitDirPath string, ids []string) (string, error) {
 	tmp, err := os.MkdirTemp("", "handoff-index-")
 	if err != nil {
 		return "", fmt.Errorf("snapshot %s: temporary index: %w", root, err)
@@ -49,7 +49,13 @@ func takeGit(ctx context.Context, root, gitDirPath, id string) (string, error) {
 		return "", fmt.Errorf("snapshot %s: %w", root, err)
 	}
 	tree := strings.TrimSpace(string(out))
-	if _, err := run("update-ref", "-m", "handoff snapshot", refName(id), tree); err != nil {
+	// One ref transaction pins the tree under every id: all or none.
+	var refs strings.Builder
+	for _, id := range ids {
+		fmt.Fprintf(&refs, "update %s %s\n", refName(id), tree)
+	}
+	if _, err := (gitCmd{dir: root, env: env, args: []string{"update-ref", "-m", "handoff snapshot", "--stdin"},
+		stdin: strings.NewReader(refs.String())}).run(ctx); err != nil {
 		return "", fmt.Errorf("snapshot %s: pin the tree: %w", root, err)
 	}
 	return tree, nil

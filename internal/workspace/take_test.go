@@ -240,3 +240,44 @@ func TestTakeGitIndexVersion4(t *testing.T) {
 	snap := takeSnapshot(t, root, "v4")
 	require.Equal(t, map[string]string{".handoff-notes": "n\n", "a.go": "package a\n"}, readTree(t, materialize(t, snap)))
 }
+
+// TakeMany: one state for every id, each snapshot released on its own, and
+// a bad id leaves nothing behind.
+func TestTakeMany(t *testing.T) {
+	t.Parallel()
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			root := k.make(t)
+			writeFiles(t, root, map[string]string{"mod.go": "package mod // v1\n"})
+			snaps, err := TakeMany(ctx, root, []string{"a", "b", "c"})
+			require.NoError(t, err)
+			require.Len(t, snaps, 3)
+			writeFiles(t, root, map[string]string{"mod.go": "package mod // v2 after\n"})
+			for i, s := range snaps {
+				require.Equal(t, []string{"a", "b", "c"}[i], s.ID)
+				require.Equal(t, "package mod // v1\n", readTree(t, materialize(t, s))["mod.go"])
+			}
+			require.NoError(t, snaps[0].Release(ctx))
+			require.Equal(t, "package mod // v1\n", readTree(t, materialize(t, snaps[1]))["mod.go"],
+				"releasing one snapshot leaves the others whole")
+			if k.name == KindGit {
+				require.Empty(t, runGit(t, root, "for-each-ref", "refs/handoff/a"))
+				require.Equal(t, snaps[1].Ref, runGit(t, root, "rev-parse", "refs/handoff/b"))
+			}
+			for _, s := range snaps[1:] {
+				require.NoError(t, s.Release(ctx))
+			}
+
+			_, err = TakeMany(ctx, root, []string{"ok", "../bad"})
+			require.ErrorContains(t, err, `"../bad"`)
+			if k.name == KindGit {
+				require.Empty(t, runGit(t, root, "for-each-ref", "refs/handoff/"))
+			} else {
+				entries, _ := os.ReadDir(filepath.Join(root, StateDirName, "snapshots"))
+				require.Empty(t, entries)
+			}
+		})
+	}
+}
