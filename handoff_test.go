@@ -238,6 +238,60 @@ func TestSubmitDefaultsAndValidation(t *testing.T) {
 	require.Len(t, list, 1, "rejected requests create no task")
 }
 
+// SubmitMany: every request is checked before anything is created, the
+// tasks share one state of the workspace, and idempotency keys hold across
+// batches and within one.
+func TestSubmitMany(t *testing.T) {
+	t.Parallel()
+	ws := goWorkspace(t)
+	writeFile(t, filepath.Join(ws, "lib", "lib.go"), "package lib\n\nfunc F() int { return 1 }\n")
+	c, err := handoff.Open(context.Background(), handoff.Config{Workspace: ws,
+		Agents: []agent.Agent{&scripted{langs: []string{"go"}, run: writeTests(goodGoTests)}}, DefaultAgent: "scripted"})
+	require.NoError(t, err)
+	defer c.Close()
+	ctx := context.Background()
+
+	_, err = c.SubmitMany(ctx, []handoff.Request{{Module: "calc.go"}, {Module: "missing.go"}, {Module: "lib/lib.go"}})
+	require.ErrorIs(t, err, handoff.ErrInvalidRequest)
+	require.ErrorContains(t, err, "request 2 of 3 (module missing.go)")
+	list, err := c.List(ctx, handoff.ListFilter{})
+	require.NoError(t, err)
+	require.Empty(t, list, "one bad request, no task at all")
+	require.Empty(t, gitOut(t, ws, "for-each-ref", "refs/handoff/"), "and no snapshot left behind")
+
+	reqs := []handoff.Request{{Module: "calc.go", IdempotencyKey: "k-calc"}, {Module: "lib/lib.go", IdempotencyKey: "k-lib"}}
+	ids, err := c.SubmitMany(ctx, reqs)
+	require.NoError(t, err)
+	require.Len(t, ids, 2)
+	require.NotEqual(t, ids[0], ids[1])
+	for i, id := range ids {
+		st, err := c.Status(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, handoff.StateQueued, st.State)
+		require.Equal(t, reqs[i].Module, st.Module)
+	}
+	require.Equal(t, gitOut(t, ws, "rev-parse", "refs/handoff/"+ids[0]), gitOut(t, ws, "rev-parse", "refs/handoff/"+ids[1]),
+		"tasks submitted together start from one state of the workspace")
+
+	again, err := c.SubmitMany(ctx, reqs)
+	require.NoError(t, err)
+	require.Equal(t, ids, again, "same keys, same requests: the same tasks")
+	_, err = c.SubmitMany(ctx, []handoff.Request{{Module: "calc.go", IdempotencyKey: "k-new"}, {Module: "lib/lib.go", IdempotencyKey: "k-new"}})
+	require.ErrorIs(t, err, handoff.ErrIdempotencyConflict)
+	list, err = c.List(ctx, handoff.ListFilter{})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+}
+
+func gitOut(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	return strings.TrimSpace(string(out))
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)

@@ -37,34 +37,140 @@ const (
 // milliseconds whatever the agent will take. It returns the task ID. A
 // rejected request creates nothing.
 func (c *Client) Submit(ctx context.Context, r Request) (string, error) {
-	norm, lang, err := c.normalize(r)
+	ids, err := c.SubmitMany(ctx, []Request{r})
 	if err != nil {
 		return "", err
 	}
-	hash := requestHash(norm)
-	if norm.IdempotencyKey != "" {
-		if id, err := c.existing(ctx, norm.IdempotencyKey, hash); id != "" || err != nil {
-			return id, err
+	return ids[0], nil
+}
+
+// SubmitMany submits several requests together, as a pipeline's generate
+// stage does: every request is validated before anything is created, each
+// workspace is snapshotted once, so all the tasks start from the same state,
+// and the tasks are queued in one transaction: all of them or none. It
+// returns the task IDs in the order of rs. A request whose idempotency key
+// names an earlier task with the same request gets that task's ID.
+func (c *Client) SubmitMany(ctx context.Context, rs []Request) ([]string, error) {
+	for range 3 {
+		ids, err := c.submitOnce(ctx, rs)
+		if !errors.Is(err, errLostKeyRace) {
+			return ids, err
+		}
+		// Another submit took one of the keys between our check and our
+		// insert; nothing of this batch was written. Again: the key now
+		// resolves to its task.
+	}
+	return nil, fmt.Errorf("recording task: idempotency keys of this batch keep being taken by concurrent submits; submit again")
+}
+
+// errLostKeyRace: an idempotency key was taken between the check and the
+// insert.
+var errLostKeyRace = errors.New("lost an idempotency key race")
+
+func (c *Client) submitOnce(ctx context.Context, rs []Request) ([]string, error) {
+	type pending struct {
+		norm Request
+		lang string
+		hash string
+	}
+	ps := make([]pending, len(rs))
+	for i, r := range rs {
+		norm, lang, err := c.normalize(r)
+		if err != nil {
+			if len(rs) > 1 {
+				return nil, fmt.Errorf("request %d of %d (module %s): %w", i+1, len(rs), r.Module, err)
+			}
+			return nil, err
+		}
+		ps[i] = pending{norm, lang, requestHash(norm)}
+	}
+	ids := make([]string, len(rs))
+	byKey := map[string]int{} // first request with each key in this batch
+	var fresh []int           // requests that make a new task
+	for i, p := range ps {
+		if key := p.norm.IdempotencyKey; key != "" {
+			if j, ok := byKey[key]; ok {
+				if ps[j].hash != p.hash {
+					return nil, fmt.Errorf("%w: key %q is given to two different requests (%d and %d); use a key per request",
+						ErrIdempotencyConflict, key, j+1, i+1)
+				}
+				continue // filled from j below
+			}
+			byKey[key] = i
+			id, err := c.existing(ctx, key, p.hash)
+			if err != nil {
+				return nil, err
+			}
+			if id != "" {
+				ids[i] = id
+				continue
+			}
+		}
+		ids[i] = uuid.Must(uuid.NewV7()).String()
+		fresh = append(fresh, i)
+	}
+	for i, p := range ps {
+		if j, ok := byKey[p.norm.IdempotencyKey]; ok && j != i {
+			ids[i] = ids[j]
 		}
 	}
-	id := uuid.Must(uuid.NewV7()).String()
-	snap, err := workspace.Take(ctx, norm.Workspace, id)
-	if err != nil {
-		return "", fmt.Errorf("snapshotting workspace %s: %w", norm.Workspace, err)
+	if len(fresh) == 0 {
+		return ids, nil
 	}
-	snapJSON, _ := json.Marshal(snap)
-	rec := &store.Record{
-		ID: id, IdempotencyKey: norm.IdempotencyKey, RequestHash: hash, Request: norm, Snapshot: snapJSON,
-		Language: lang, State: task.StateQueued, MaxAttempts: norm.MaxAttempts, CreatedAt: time.Now(),
-	}
-	if err := c.eng.Insert(ctx, rec, priorityLevel(norm.Priority), norm.Timeout); err != nil {
-		_ = snap.Release(context.WithoutCancel(ctx))
-		if errors.Is(err, store.ErrDuplicateKey) { // lost a race with the same key
-			return c.existing(ctx, norm.IdempotencyKey, hash)
+
+	// One snapshot per workspace, pinned under every new task's ID.
+	byRoot := map[string][]int{}
+	var roots []string
+	for _, i := range fresh {
+		root := ps[i].norm.Workspace
+		if _, ok := byRoot[root]; !ok {
+			roots = append(roots, root)
 		}
-		return "", fmt.Errorf("recording task: %w", err)
+		byRoot[root] = append(byRoot[root], i)
 	}
-	return id, nil
+	snaps := make([]workspace.Snapshot, len(rs))
+	var taken []workspace.Snapshot
+	release := func() {
+		for _, s := range taken {
+			_ = s.Release(context.WithoutCancel(ctx))
+		}
+	}
+	for _, root := range roots {
+		idx := byRoot[root]
+		snapIDs := make([]string, len(idx))
+		for k, i := range idx {
+			snapIDs[k] = ids[i]
+		}
+		got, err := workspace.TakeMany(ctx, root, snapIDs)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("snapshotting workspace %s: %w", root, err)
+		}
+		taken = append(taken, got...)
+		for k, i := range idx {
+			snaps[i] = got[k]
+		}
+	}
+
+	now := time.Now()
+	ins := make([]engine.Insertion, 0, len(fresh))
+	for _, i := range fresh {
+		p := ps[i]
+		snapJSON, _ := json.Marshal(snaps[i])
+		rec := &store.Record{
+			ID: ids[i], IdempotencyKey: p.norm.IdempotencyKey, RequestHash: p.hash, Request: p.norm, Snapshot: snapJSON,
+			Language: p.lang, State: task.StateQueued, MaxAttempts: p.norm.MaxAttempts, CreatedAt: now,
+		}
+		ins = append(ins, engine.Insertion{Record: rec, Priority: priorityLevel(p.norm.Priority), Timeout: p.norm.Timeout})
+	}
+	if err := c.eng.InsertMany(ctx, ins); err != nil {
+		release()
+		if errors.Is(err, store.ErrDuplicateKey) {
+			return nil, errLostKeyRace
+		}
+		return nil, fmt.Errorf("recording task: %w", err)
+	}
+	return ids, nil
 }
 
 // existing returns the task already submitted under key, or an error when

@@ -148,21 +148,36 @@ func (e *Engine) Store() *store.Store { return e.store }
 
 // Insert records a new task and enqueues its job in one transaction.
 func (e *Engine) Insert(ctx context.Context, rec *store.Record, priority int, timeout time.Duration) error {
+	return e.InsertMany(ctx, []Insertion{{Record: rec, Priority: priority, Timeout: timeout}})
+}
+
+// Insertion is one task for InsertMany.
+type Insertion struct {
+	Record   *store.Record
+	Priority int
+	Timeout  time.Duration
+}
+
+// InsertMany queues several tasks in one transaction: all of them or, on
+// error, none.
+func (e *Engine) InsertMany(ctx context.Context, ins []Insertion) error {
 	tx, err := e.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	// The job first, so the task row is written once, with its job ID; both
-	// become visible to workers together at commit.
-	res, err := e.river.InsertTx(ctx, tx, jobArgs{TaskID: rec.ID, TimeoutMS: timeout.Milliseconds()},
-		&river.InsertOpts{MaxAttempts: rec.MaxAttempts, Priority: priority})
-	if err != nil {
-		return fmt.Errorf("enqueueing task: %w", err)
-	}
-	rec.JobID = res.Job.ID
-	if err := e.store.Insert(ctx, tx, rec); err != nil {
-		return err
+	for _, in := range ins {
+		// The job first, so the task row is written once, with its job ID;
+		// both become visible to workers together at commit.
+		res, err := e.river.InsertTx(ctx, tx, jobArgs{TaskID: in.Record.ID, TimeoutMS: in.Timeout.Milliseconds()},
+			&river.InsertOpts{MaxAttempts: in.Record.MaxAttempts, Priority: in.Priority})
+		if err != nil {
+			return fmt.Errorf("enqueueing task: %w", err)
+		}
+		in.Record.JobID = res.Job.ID
+		if err := e.store.Insert(ctx, tx, in.Record); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
