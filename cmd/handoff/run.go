@@ -98,6 +98,10 @@ type tasks struct{ c *handoff.Client }
 
 func (t tasks) Submit(ctx context.Context, r task.Request) (string, error) { return t.c.Submit(ctx, r) }
 
+func (t tasks) SubmitMany(ctx context.Context, rs []task.Request) ([]string, error) {
+	return t.c.SubmitMany(ctx, rs)
+}
+
 func (t tasks) Status(ctx context.Context, id string) (*task.Status, error) {
 	return t.c.Status(ctx, id)
 }

@@ -8,8 +8,8 @@ import (
 )
 
 // generateStage submits one task per module and returns once all are
-// queued. In blocking mode it waits for each task before submitting the
-// next, as a pipeline without handoff would.
+// queued, in one batch. In blocking mode it waits for each task before
+// submitting the next, as a pipeline without handoff would.
 func (r *runner) generateStage(ctx context.Context, s *Stage, rec *StageRecord) (StageStatus, string) {
 	spec := s.Generate
 	modules, err := resolveModules(r.workspace, spec.Modules)
@@ -20,8 +20,9 @@ func (r *runner) generateStage(ctx context.Context, s *Stage, rec *StageRecord) 
 	if agentName == "" {
 		agentName = r.p.Agent
 	}
-	for _, m := range modules {
-		req := task.Request{
+	reqs := make([]task.Request, len(modules))
+	for i, m := range modules {
+		reqs[i] = task.Request{
 			Workspace:      r.workspace,
 			Module:         m,
 			Output:         expandOutput(spec.Output, m),
@@ -31,7 +32,26 @@ func (r *runner) generateStage(ctx context.Context, s *Stage, rec *StageRecord) 
 			IdempotencyKey: "pipeline/" + r.sum.RunID + "/" + s.Name + "/" + m,
 			Labels:         map[string]string{"pipeline": r.p.Name, "run": r.sum.RunID, "stage": s.Name},
 		}
-		id, err := r.o.Tasks.Submit(ctx, req)
+	}
+	if !r.o.Blocking {
+		// All at once: one snapshot for every module, and the last task
+		// starts as early as the first.
+		ids, err := r.o.Tasks.SubmitMany(ctx, reqs)
+		if ctx.Err() != nil {
+			return StageCancelled, "stopped: the run was interrupted"
+		}
+		if err != nil {
+			return StageFailed, fmt.Sprintf("submitting %d module(s): %v", len(modules), err)
+		}
+		for i, id := range ids {
+			r.record(rec, &TaskRecord{ID: id, Stage: s.Name, Module: modules[i], Submitted: r.since()})
+		}
+		return StageSucceeded, fmt.Sprintf("%d task(s) submitted", len(modules))
+	}
+	// Blocking, as a pipeline without handoff would: submit one, wait for
+	// it, then the next.
+	for i, m := range modules {
+		id, err := r.o.Tasks.Submit(ctx, reqs[i])
 		if ctx.Err() != nil {
 			return StageCancelled, "stopped: the run was interrupted"
 		}
@@ -39,14 +59,7 @@ func (r *runner) generateStage(ctx context.Context, s *Stage, rec *StageRecord) 
 			return StageFailed, fmt.Sprintf("submitting %s: %v", m, err)
 		}
 		t := &TaskRecord{ID: id, Stage: s.Name, Module: m, Submitted: r.since()}
-		r.addTask(t)
-		r.mu.Lock()
-		rec.Tasks = append(rec.Tasks, id)
-		r.mu.Unlock()
-		r.view.event("task %s submitted for %s", id, m)
-		if !r.o.Blocking {
-			continue
-		}
+		r.record(rec, t)
 		res, err := r.o.Tasks.Wait(ctx, id, 0)
 		if ctx.Err() != nil {
 			return StageCancelled, "stopped: the run was interrupted"
@@ -61,6 +74,15 @@ func (r *runner) generateStage(ctx context.Context, s *Stage, rec *StageRecord) 
 		r.view.event("task %s (%s) %s", id, m, describeResult(t))
 	}
 	return StageSucceeded, fmt.Sprintf("%d task(s) submitted", len(modules))
+}
+
+// record adds a submitted task to the run and its stage.
+func (r *runner) record(rec *StageRecord, t *TaskRecord) {
+	r.addTask(t)
+	r.mu.Lock()
+	rec.Tasks = append(rec.Tasks, t.ID)
+	r.mu.Unlock()
+	r.view.event("task %s submitted for %s", t.ID, t.Module)
 }
 
 // describeResult is a short account of a task's outcome.

@@ -17,6 +17,9 @@ var ErrWaitTimeout = errors.New("wait timed out; the task keeps running")
 type Tasks interface {
 	// Submit queues a task and returns its ID without waiting for it.
 	Submit(ctx context.Context, r task.Request) (string, error)
+	// SubmitMany queues several tasks at once, all or none, from one state
+	// of the workspace, and returns their IDs in order.
+	SubmitMany(ctx context.Context, rs []task.Request) ([]string, error)
 	// Status reads a task's state without waiting on it.
 	Status(ctx context.Context, id string) (*task.Status, error)
 	// Wait returns the task's result once it is in a final state. A timeout

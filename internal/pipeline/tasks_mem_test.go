@@ -65,6 +65,18 @@ func (m *memTasks) Submit(ctx context.Context, r task.Request) (string, error) {
 	return id, nil
 }
 
+func (m *memTasks) SubmitMany(ctx context.Context, rs []task.Request) ([]string, error) {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		id, err := m.Submit(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	return ids, nil
+}
+
 func (m *memTasks) execute(ctx context.Context, id string, mt *memTask) {
 	if m.slots != nil {
 		select {
