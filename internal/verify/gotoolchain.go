@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/handoff-dev/handoff/internal/sandbox"
 )
 
 // goBuildAllowance is added to the test timeout for go test's own work
@@ -47,6 +49,15 @@ func (g *goToolchain) prepare(ctx context.Context, s *session) error {
 		return err
 	}
 	s.env = append(s.env, "GOPROXY=off", "TMPDIR="+s.scratch)
+	if sandbox.BwrapAvailable() {
+		// Under bubblewrap /tmp is a private tmpfs. The go command's work
+		// directory (a folder per package, the test binary before -exec
+		// keeps it) goes there instead of the scratch folder on disk:
+		// with five verifications at once on two cores, their go test
+		// took 1.2 s on disk and about 0.75 s in memory. Tests' own
+		// temporary files stay in TMPDIR.
+		s.env = append(s.env, "GOTMPDIR=/tmp")
+	}
 	return g.listPackage(ctx, s)
 }
 
@@ -196,6 +207,17 @@ func (g *goToolchain) scope(o Options, changed []string) []string {
 	return dirs
 }
 
+// coverFlags measures the module's package from tests in dirs. When the
+// only directory is the package's own, -cover says the same as -coverpkg
+// and spares a second, non-test build of the package (about a sixth of a
+// verification's CPU on a small package).
+func (g *goToolchain) coverFlags(dirs ...string) []string {
+	if len(dirs) == 1 && dirs[0] == g.pkgDir {
+		return []string{"-covermode=set", "-cover"}
+	}
+	return []string{"-covermode=set", "-coverpkg=" + g.pkgImport}
+}
+
 func hasGoFiles(dir string) bool {
 	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 	return len(m) > 0
@@ -206,8 +228,9 @@ func (g *goToolchain) suite(ctx context.Context, s *session, sel selection) (*su
 		return g.binarySuite(ctx, s, sel, bins)
 	}
 	prof := s.scratchPath("cover-%d.out")
-	args := []string{"go", "test", "-count=1", "-json", "-timeout=" + s.o.TestTimeout.String(),
-		"-covermode=set", "-coverpkg=" + g.pkgImport, "-coverprofile=" + prof}
+	args := append([]string{"go", "test", "-count=1", "-json", "-timeout=" + s.o.TestTimeout.String()},
+		g.coverFlags(s.scope...)...)
+	args = append(args, "-coverprofile="+prof)
 	if len(sel.Skip) > 0 {
 		args = append(args, "-skip="+anchoredAlternation(sel.Skip))
 	}
@@ -327,7 +350,7 @@ func (g *goToolchain) testBinary(ctx context.Context, s *session, dir string) (s
 	}
 	bin := s.scratchPath("pkg-%d.test")
 	r, err := s.exec(ctx, command{
-		Args:    []string{"go", "test", "-c", "-o", bin, "-covermode=set", "-coverpkg=" + g.pkgImport, g.pattern(s, dir)},
+		Args:    append(append([]string{"go", "test", "-c", "-o", bin}, g.coverFlags(dir)...), g.pattern(s, dir)),
 		Dir:     g.modRoot,
 		Timeout: s.o.TestTimeout + goBuildAllowance,
 	})
