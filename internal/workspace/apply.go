@@ -33,9 +33,13 @@ type SkippedFile struct {
 // directory renamed over the target); missing parent directories are
 // created; an existing file keeps its permission bits, a new one gets 0644.
 //
-// A file changed between the check and the write is overwritten; the window
-// is a few milliseconds. If a write fails, the result lists what was written
-// before it and the error says which file failed.
+// A new file is linked into place, which fails when the name exists: a file
+// the user creates meanwhile is never replaced (it is skipped as created).
+// An existing file is stat'ed again just before the rename and skipped if
+// it changed since the check, so a user edit is lost only if it lands in
+// the microseconds between that stat and the rename. If a write fails, the
+// result lists what was written before it and the error says which file
+// failed.
 func (s Snapshot) Apply(ctx context.Context, files map[string][]byte) (ApplyResult, error) {
 	res := ApplyResult{Written: []string{}, Skipped: []SkippedFile{}}
 	rels := make([]string, 0, len(files))
@@ -55,7 +59,7 @@ func (s Snapshot) Apply(ctx context.Context, files map[string][]byte) (ApplyResu
 	if len(rels) == 0 {
 		return res, nil
 	}
-	reasons, err := s.drift(ctx, rels)
+	reasons, seen, err := s.drift(ctx, rels)
 	if err != nil {
 		return res, fmt.Errorf("apply: %w", err)
 	}
@@ -67,7 +71,15 @@ func (s Snapshot) Apply(ctx context.Context, files map[string][]byte) (ApplyResu
 			res.Skipped = append(res.Skipped, SkippedFile{Path: rel, Reason: reason})
 			continue
 		}
-		if err := writeWorkspaceFile(s.Workspace, rel, content[rel]); err != nil {
+		err := writeWorkspaceFile(s.Workspace, rel, content[rel], seen[rel])
+		switch {
+		case errors.Is(err, errAppeared):
+			res.Skipped = append(res.Skipped, SkippedFile{Path: rel, Reason: reasonCreated})
+			continue
+		case errors.Is(err, errChangedMeanwhile):
+			res.Skipped = append(res.Skipped, SkippedFile{Path: rel, Reason: reasonChanged})
+			continue
+		case err != nil:
 			return res, fmt.Errorf("apply: %w", err)
 		}
 		res.Written = append(res.Written, rel)
@@ -97,18 +109,32 @@ func applyPath(root, p string) (string, error) {
 	return rel, nil
 }
 
-// writeWorkspaceFile writes one resolved file, keeping an existing file's
+// errChangedMeanwhile: an existing file changed between the check and the
+// write.
+var errChangedMeanwhile = errors.New("the file changed while it was being written")
+
+// writeWorkspaceFile writes one resolved file. checked is what the drift
+// check saw at that path: nil for no file, and then the file is created
+// without ever replacing one; else the file is replaced only if it is still
+// the one checked (same inode, size and modification time), keeping its
 // permission bits.
-func writeWorkspaceFile(root, rel string, data []byte) error {
+func writeWorkspaceFile(root, rel string, data []byte, checked fs.FileInfo) error {
 	path := filepath.Join(root, filepath.FromSlash(rel))
-	perm := fs.FileMode(0o644)
-	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
-		perm = fi.Mode().Perm()
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create the directory for %s: %w", rel, err)
 	}
-	return writeFileAtomic(path, data, perm)
+	if checked == nil {
+		return createFileAtomic(path, data, 0o644)
+	}
+	perm := fs.FileMode(0o644)
+	if checked.Mode().IsRegular() {
+		perm = checked.Mode().Perm()
+	}
+	return writeFileVia(path, data, perm, func(tmp, path string) error {
+		now, err := os.Lstat(path)
+		if err != nil || !os.SameFile(now, checked) || now.Size() != checked.Size() || !now.ModTime().Equal(checked.ModTime()) {
+			return errChangedMeanwhile
+		}
+		return os.Rename(tmp, path)
+	})
 }

@@ -91,3 +91,47 @@ func TestApplyDuplicatePaths(t *testing.T) {
 	require.ErrorContains(t, err, "give each file once")
 	require.NoFileExists(t, filepath.Join(root, "a", "b.go"))
 }
+
+// The moment between Apply's check and its write: a file the user creates
+// there is never replaced, and an existing file edited there is left as the
+// user made it. Both are driven here by giving the write what the check saw
+// before the user acted.
+func TestApplyWriteDoesNotReplaceWhatChangedAfterTheCheck(t *testing.T) {
+	t.Parallel()
+	root := newDir(t)
+
+	// New file: the check saw no file; the user creates one before the write.
+	writeFiles(t, root, map[string]string{"pkg/new_test.go": "the user's own\n"})
+	err := writeWorkspaceFile(root, "pkg/new_test.go", []byte("generated\n"), nil)
+	require.ErrorIs(t, err, errAppeared)
+	require.Equal(t, "the user's own\n", readTree(t, root)["pkg/new_test.go"])
+
+	// Existing file: the check saw one version; the user saves another.
+	writeFiles(t, root, map[string]string{"pkg/old_test.go": "v1\n"})
+	checked, err := os.Lstat(filepath.Join(root, "pkg/old_test.go"))
+	require.NoError(t, err)
+	writeFiles(t, root, map[string]string{"pkg/old_test.go": "v2, saved by the user\n"})
+	err = writeWorkspaceFile(root, "pkg/old_test.go", []byte("generated\n"), checked)
+	require.ErrorIs(t, err, errChangedMeanwhile)
+	require.Equal(t, "v2, saved by the user\n", readTree(t, root)["pkg/old_test.go"])
+
+	// Unchanged since the check: written, keeping its permission bits.
+	require.NoError(t, os.Chmod(filepath.Join(root, "pkg/old_test.go"), 0o600))
+	checked, err = os.Lstat(filepath.Join(root, "pkg/old_test.go"))
+	require.NoError(t, err)
+	require.NoError(t, writeWorkspaceFile(root, "pkg/old_test.go", []byte("generated\n"), checked))
+	require.Equal(t, "generated\n", readTree(t, root)["pkg/old_test.go"])
+	fi, err := os.Stat(filepath.Join(root, "pkg/old_test.go"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	// No file, none created meanwhile: created.
+	require.NoError(t, writeWorkspaceFile(root, "pkg/fresh_test.go", []byte("generated\n"), nil))
+	require.Equal(t, "generated\n", readTree(t, root)["pkg/fresh_test.go"])
+
+	entries, err := os.ReadDir(filepath.Join(root, "pkg"))
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NotContains(t, e.Name(), ".handoff-", "no temporary file is left behind")
+	}
+}

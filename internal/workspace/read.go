@@ -44,7 +44,7 @@ func (s Snapshot) Changed(ctx context.Context, rel string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	reasons, err := s.drift(ctx, []string{rel})
+	reasons, _, err := s.drift(ctx, []string{rel})
 	if err != nil {
 		return false, err
 	}
@@ -53,19 +53,23 @@ func (s Snapshot) Changed(ctx context.Context, rel string) (bool, error) {
 
 // drift compares live workspace paths (already resolved) with the snapshot
 // and returns, for each path that differs, why; unchanged paths map to "".
-// A git workspace costs two git calls whatever the number of paths.
-func (s Snapshot) drift(ctx context.Context, rels []string) (map[string]string, error) {
+// seen holds what Lstat said of each path when it was compared (nil: no
+// such file). A git workspace costs two git calls whatever the number of
+// paths.
+func (s Snapshot) drift(ctx context.Context, rels []string) (reasons map[string]string, seen map[string]fs.FileInfo, err error) {
 	snap, err := s.lookup(ctx, rels)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	reasons := make(map[string]string, len(rels))
+	reasons = make(map[string]string, len(rels))
+	seen = make(map[string]fs.FileInfo, len(rels))
 	var hashPaths []string // live regular files to compare with a git blob
 	for _, rel := range rels {
 		live, err := os.Lstat(filepath.Join(s.Workspace, filepath.FromSlash(rel)))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-			return nil, fmt.Errorf("compare %s with the snapshot: %w", rel, err)
+			return nil, nil, fmt.Errorf("compare %s with the snapshot: %w", rel, err)
 		}
+		seen[rel] = live
 		e, had := snap[rel]
 		reason, decided := quickDrift(live, e, had)
 		if decided {
@@ -78,7 +82,7 @@ func (s Snapshot) drift(ctx context.Context, rels []string) (map[string]string, 
 		default:
 			same, err := s.sameContent(ctx, rel, e, live)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			reasons[rel] = changedUnless(same)
 		}
@@ -86,13 +90,13 @@ func (s Snapshot) drift(ctx context.Context, rels []string) (map[string]string, 
 	if len(hashPaths) > 0 {
 		oids, err := s.hashLive(ctx, hashPaths)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i, rel := range hashPaths {
 			reasons[rel] = changedUnless(oids[i] == snap[rel].oid)
 		}
 	}
-	return reasons, nil
+	return reasons, seen, nil
 }
 
 // Reasons a workspace file is not overwritten.
