@@ -339,16 +339,11 @@ func moved(ctx context.Context, snap workspace.Snapshot, req task.Request) (bool
 	} else {
 		paths = append(paths, req.Module)
 	}
-	for _, p := range paths {
-		changed, err := snap.Changed(ctx, p)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return false, err
-		}
-		if changed {
-			return true, nil
-		}
+	changed, err := snap.ChangedAmong(ctx, paths) // two git calls, whatever the number of files
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil // the workspace itself is gone: nothing to apply to
 	}
-	return false, nil
+	return len(changed) > 0, err
 }
 
 func names(m map[string]agent.Agent) []string {

@@ -40,15 +40,33 @@ func (s Snapshot) ReadFile(ctx context.Context, rel string) (data []byte, ok boo
 // For a directory present in both it reports false without looking inside;
 // ask about the files. It costs two git calls for a git snapshot.
 func (s Snapshot) Changed(ctx context.Context, rel string) (bool, error) {
-	rel, err := Resolve(s.Workspace, rel)
-	if err != nil {
-		return false, err
+	changed, err := s.ChangedAmong(ctx, []string{rel})
+	return len(changed) > 0, err
+}
+
+// ChangedAmong returns those of rels that Changed would report, resolved
+// and in the order given, for the cost of one Changed call (two git calls
+// for a git snapshot, whatever the number of paths).
+func (s Snapshot) ChangedAmong(ctx context.Context, rels []string) ([]string, error) {
+	resolved := make([]string, len(rels))
+	for i, rel := range rels {
+		r, err := Resolve(s.Workspace, rel)
+		if err != nil {
+			return nil, err
+		}
+		resolved[i] = r
 	}
-	reasons, _, err := s.drift(ctx, []string{rel})
+	reasons, _, err := s.drift(ctx, resolved)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	return reasons[rel] != "", nil
+	var changed []string
+	for _, r := range resolved {
+		if reasons[r] != "" {
+			changed = append(changed, r)
+		}
+	}
+	return changed, nil
 }
 
 // drift compares live workspace paths (already resolved) with the snapshot

@@ -66,6 +66,11 @@ func TestChanged(t *testing.T) {
 				require.NoError(t, err, rel)
 				require.Equal(t, want, got, rel)
 			}
+			among, err := snap.ChangedAmong(ctx, []string{"same.go", "./edit.go", "touched.go", "new.go", "never.go", "del.go", "link"})
+			require.NoError(t, err)
+			require.Equal(t, []string{"edit.go", "new.go", "del.go"}, among, "all at once, resolved, in the order asked")
+			_, err = snap.ChangedAmong(ctx, []string{"same.go", "../outside.go"})
+			require.ErrorIs(t, err, ErrOutsideWorkspace)
 			require.NoError(t, os.Remove(filepath.Join(root, "link")))
 			require.NoError(t, os.Symlink("edit.go", filepath.Join(root, "link")))
 			got, err := snap.Changed(ctx, "link")
