@@ -113,3 +113,35 @@ func ExampleClient_Results_timeout() {
 	// true
 	// CANCELLED
 }
+
+// Several modules from one state of the workspace: every request is checked
+// first, and either all tasks are queued or none.
+func ExampleClient_SubmitMany() {
+	ws := exampleWorkspace()
+	defer os.RemoveAll(ws)
+	ctx := context.Background()
+	agents, _ := handoff.DefaultAgents()
+	c, err := handoff.Open(ctx, handoff.Config{Workspace: ws, Agents: agents})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	_, err = c.SubmitMany(ctx, []handoff.Request{{Module: "price.go"}, {Module: "missing.go"}})
+	fmt.Println(errors.Is(err, handoff.ErrInvalidRequest))
+	list, _ := c.List(ctx, handoff.ListFilter{})
+	fmt.Println("tasks after a rejected batch:", len(list))
+
+	ids, err := c.SubmitMany(ctx, []handoff.Request{{Module: "price.go"}, {Module: ".", Output: "shop_test.go"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("queued:", len(ids))
+	for _, id := range ids {
+		c.Cancel(ctx, id) //nolint:errcheck // the example stops here
+	}
+	// Output:
+	// true
+	// tasks after a rejected batch: 0
+	// queued: 2
+}
