@@ -207,6 +207,31 @@ func TestCancelQueuedTask(t *testing.T) {
 	requireReleased(t, ws, id)
 }
 
+// A package module counts as moved when one of its files was deleted since
+// the snapshot, not only when a file still there changed: the kept tests are
+// re-run against the package as it is now.
+func TestStalePackageWithDeletedFile(t *testing.T) {
+	t.Parallel()
+	ws := testenv.GitRepo(t, map[string]string{
+		"go.mod":   "module example.com/lib\n\ngo 1.22\n",
+		"lib/a.go": "package lib\n\n// A is one.\nfunc A() int { return 1 }\n",
+		"lib/b.go": "package lib\n\n// B is two.\nfunc B() int { return 2 }\n",
+	})
+	tests := "package lib\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {\n\tif A() != 1 {\n\t\tt.Fatal(A())\n\t}\n}\n"
+	c := open(t, ws, &scripted{langs: []string{"go"}, run: func(ctx context.Context, at *agent.Task) (*agent.Report, error) {
+		require.NoError(t, os.Remove(filepath.Join(ws, "lib", "b.go"))) // the user deletes a file meanwhile
+		return writeTests(tests)(ctx, at)
+	}})
+	res, err := c.Generate(context.Background(), handoff.Request{Module: "lib", Output: "lib/lib_test.go", Coverage: handoff.Coverage(50)},
+		handoff.WaitOptions{Timeout: 3 * time.Minute})
+	require.NoError(t, err)
+	require.True(t, res.Success, res.Error)
+	require.True(t, res.Apply.Stale, "a deleted package file moved the module")
+	require.Empty(t, res.Apply.Redropped)
+	require.FileExists(t, filepath.Join(ws, "lib", "lib_test.go"))
+	require.NoFileExists(t, filepath.Join(ws, "lib", "b.go"), "the user's deletion stands")
+}
+
 func TestSubmitDefaultsAndValidation(t *testing.T) {
 	t.Parallel()
 	ws := goWorkspace(t)

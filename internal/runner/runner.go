@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -327,14 +328,31 @@ func moved(ctx context.Context, snap workspace.Snapshot, req task.Request) (bool
 	paths := []string{req.Output}
 	abs := filepath.Join(req.Workspace, filepath.FromSlash(req.Module))
 	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
+		// The package's source files now and at the snapshot: one deleted
+		// since then moved the module too.
+		seen := map[string]bool{}
+		add := func(rel string) {
+			base := path.Base(rel)
+			if !seen[rel] && strings.HasSuffix(base, ".go") && !strings.HasSuffix(base, "_test.go") {
+				seen[rel] = true
+				paths = append(paths, rel)
+			}
+		}
 		entries, err := os.ReadDir(abs)
 		if err != nil {
 			return false, err
 		}
 		for _, e := range entries {
-			if !e.IsDir() && strings.HasSuffix(e.Name(), ".go") && !strings.HasSuffix(e.Name(), "_test.go") {
-				paths = append(paths, strings.TrimPrefix(req.Module+"/"+e.Name(), "./"))
+			if !e.IsDir() {
+				add(path.Join(req.Module, e.Name()))
 			}
+		}
+		then, err := snap.FilesIn(ctx, req.Module)
+		if err != nil {
+			return false, err
+		}
+		for _, rel := range then {
+			add(rel)
 		}
 	} else {
 		paths = append(paths, req.Module)

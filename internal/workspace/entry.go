@@ -34,33 +34,8 @@ func (s Snapshot) lookup(ctx context.Context, rels []string) (map[string]snapEnt
 	switch s.Kind {
 	case KindGit:
 		args := append([]string{"ls-tree", "-z", "--full-tree", s.Ref, "--"}, rels...)
-		out, err := gitCmd{dir: s.Workspace, env: []string{"GIT_LITERAL_PATHSPECS=1"}, args: args}.run(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("read snapshot %s: %w", s.ID, err)
-		}
-		for _, rec := range bytes.Split(out, []byte{0}) {
-			meta, name, ok := bytes.Cut(rec, []byte{'\t'})
-			if !ok {
-				continue
-			}
-			f := strings.Fields(string(meta)) // mode type oid
-			if len(f) != 3 {
-				return nil, fmt.Errorf("read snapshot %s: unexpected git ls-tree output %q", s.ID, rec)
-			}
-			e := snapEntry{oid: f[2]}
-			switch f[0] {
-			case "100644":
-				e.kind = entryFile
-			case "100755":
-				e.kind, e.exec = entryFile, true
-			case "120000":
-				e.kind = entrySymlink
-			case "160000":
-				e.kind = entrySubmodule
-			default:
-				e.kind = entryDir
-			}
-			found[string(name)] = e
+		if err := s.lsTree(ctx, args, found); err != nil {
+			return nil, err
 		}
 	case KindCopy:
 		dir, err := s.copyDir()
@@ -92,6 +67,40 @@ func (s Snapshot) lookup(ctx context.Context, rels []string) (map[string]snapEnt
 		return nil, s.badKind()
 	}
 	return found, nil
+}
+
+// lsTree runs git ls-tree with args (-z, without --name-only) and records
+// each entry it prints in found, by path.
+func (s Snapshot) lsTree(ctx context.Context, args []string, found map[string]snapEntry) error {
+	out, err := gitCmd{dir: s.Workspace, env: []string{"GIT_LITERAL_PATHSPECS=1"}, args: args}.run(ctx)
+	if err != nil {
+		return fmt.Errorf("read snapshot %s: %w", s.ID, err)
+	}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		meta, name, ok := bytes.Cut(rec, []byte{'\t'})
+		if !ok {
+			continue
+		}
+		f := strings.Fields(string(meta)) // mode type oid
+		if len(f) != 3 {
+			return fmt.Errorf("read snapshot %s: unexpected git ls-tree output %q", s.ID, rec)
+		}
+		e := snapEntry{oid: f[2]}
+		switch f[0] {
+		case "100644":
+			e.kind = entryFile
+		case "100755":
+			e.kind, e.exec = entryFile, true
+		case "120000":
+			e.kind = entrySymlink
+		case "160000":
+			e.kind = entrySubmodule
+		default:
+			e.kind = entryDir
+		}
+		found[string(name)] = e
+	}
+	return nil
 }
 
 // content returns a file's bytes (as checked out) or a symlink's target.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 )
@@ -215,4 +217,53 @@ func (s Snapshot) hashLive(ctx context.Context, rels []string) ([]string, error)
 		oids[batchIdx[j]] = oid
 	}
 	return oids, nil
+}
+
+// FilesIn returns the files (regular files and symlinks) the snapshot held
+// directly in the directory dir ("." for the root), as slash-separated paths
+// relative to the workspace, sorted. A directory the snapshot did not have
+// holds nothing.
+func (s Snapshot) FilesIn(ctx context.Context, dir string) ([]string, error) {
+	dir, err := Resolve(s.Workspace, dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	switch s.Kind {
+	case KindGit:
+		args := []string{"ls-tree", "-z", "--full-tree", s.Ref}
+		if dir != "." {
+			args = append(args, "--", dir+"/")
+		}
+		found := map[string]snapEntry{}
+		if err := s.lsTree(ctx, args, found); err != nil {
+			return nil, err
+		}
+		for name, e := range found {
+			if e.kind == entryFile || e.kind == entrySymlink {
+				names = append(names, name)
+			}
+		}
+	case KindCopy:
+		root, err := s.copyDir()
+		if err != nil {
+			return nil, err
+		}
+		entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read snapshot %s: %w", s.ID, err)
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0 {
+				names = append(names, path.Join(dir, e.Name()))
+			}
+		}
+	default:
+		return nil, s.badKind()
+	}
+	sort.Strings(names)
+	return names, nil
 }

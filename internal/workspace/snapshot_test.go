@@ -191,3 +191,35 @@ func TestEnsureStateDir(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "custom\n", string(data), "an existing .gitignore is left alone")
 }
+
+func TestFilesIn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			root := k.make(t)
+			writeFiles(t, root, map[string]string{"pkg/a.go": "a\n", "pkg/b.go": "b\n", "pkg/sub/c.go": "c\n", "top.go": "t\n"})
+			require.NoError(t, os.Symlink("a.go", filepath.Join(root, "pkg", "link.go")))
+			snap := takeSnapshot(t, root, "files-in")
+			require.NoError(t, os.Remove(filepath.Join(root, "pkg", "b.go")))
+			writeFiles(t, root, map[string]string{"pkg/new.go": "n\n"})
+
+			got, err := snap.FilesIn(ctx, "pkg")
+			require.NoError(t, err)
+			require.Equal(t, []string{"pkg/a.go", "pkg/b.go", "pkg/link.go"}, got, "what the snapshot held, not what is there now; no subdirectories")
+			got, err = snap.FilesIn(ctx, "./pkg/sub")
+			require.NoError(t, err)
+			require.Equal(t, []string{"pkg/sub/c.go"}, got)
+			got, err = snap.FilesIn(ctx, ".")
+			require.NoError(t, err)
+			require.Contains(t, got, "top.go")
+			require.NotContains(t, got, "pkg/a.go")
+			got, err = snap.FilesIn(ctx, "nowhere")
+			require.NoError(t, err)
+			require.Empty(t, got)
+			_, err = snap.FilesIn(ctx, "../elsewhere")
+			require.ErrorIs(t, err, ErrOutsideWorkspace)
+		})
+	}
+}
