@@ -69,6 +69,36 @@ func BenchmarkTake(b *testing.B) {
 	}
 }
 
+// BenchmarkTakeMany: one batch of five snapshots, as a pipeline's generate
+// stage takes for five modules.
+func BenchmarkTakeMany(b *testing.B) {
+	for _, kind := range []string{KindGit, KindCopy} {
+		b.Run(kind, func(b *testing.B) {
+			ctx := context.Background()
+			root := benchWorkspace(b, kind)
+			var times []time.Duration
+			i := 0
+			for b.Loop() {
+				ids := make([]string, 5)
+				for k := range ids {
+					ids[k] = fmt.Sprintf("bench-%d-%d", i, k)
+				}
+				start := time.Now()
+				snaps, err := TakeMany(ctx, root, ids)
+				times = append(times, time.Since(start))
+				require.NoError(b, err)
+				b.StopTimer()
+				for _, s := range snaps {
+					require.NoError(b, s.Release(ctx))
+				}
+				b.StartTimer()
+				i++
+			}
+			reportPercentiles(b, times)
+		})
+	}
+}
+
 func BenchmarkMaterialize(b *testing.B) {
 	for _, kind := range []string{KindGit, KindCopy} {
 		b.Run(kind, func(b *testing.B) {

@@ -16,6 +16,44 @@ import (
 // slash-separated relative path and everything below it. When m is not nil
 // every file copied is recorded in it, hashed while it is copied.
 func copyTree(ctx context.Context, src, dst string, skip func(rel string) bool, m *manifest) error {
+	return mirrorTree(ctx, src, dst, skip, func(path, target, rel string, perm fs.FileMode) error {
+		if m == nil {
+			return copyFile(path, target, perm)
+		}
+		e, err := copyFileHashed(path, target, perm)
+		if err != nil {
+			return err
+		}
+		m.Files[rel] = e
+		return nil
+	}, func(rel, link string) {
+		if m != nil {
+			m.Files[rel] = linkEntry(link)
+		}
+	})
+}
+
+// linkTree fills the existing directory dst with the tree under src, its
+// regular files hard-linked rather than copied: the snapshots of one batch
+// share their files (nothing ever writes to a snapshot). A file that cannot
+// be linked (a file system without hard links) is copied.
+func linkTree(ctx context.Context, src, dst string) error {
+	return mirrorTree(ctx, src, dst, nil, func(path, target, _ string, perm fs.FileMode) error {
+		if err := os.Link(path, target); err != nil {
+			return copyFile(path, target, perm)
+		}
+		return nil
+	}, nil)
+}
+
+// mirrorTree recreates the directories and symlinks under src in the
+// existing directory dst and hands every regular file to place, with its
+// target path, slash-separated relative path and permission bits (owner
+// read-write added). Other file types are left out; skip, when not nil,
+// leaves out a relative path and everything below it; linked, when not nil,
+// hears of every symlink made.
+func mirrorTree(ctx context.Context, src, dst string, skip func(rel string) bool,
+	place func(path, target, rel string, perm fs.FileMode) error, linked func(rel, link string)) error {
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -43,16 +81,7 @@ func copyTree(ctx context.Context, src, dst string, skip func(rel string) bool, 
 			if err != nil {
 				return err
 			}
-			perm := fi.Mode().Perm() | 0o600
-			if m == nil {
-				return copyFile(path, target, perm)
-			}
-			e, err := copyFileHashed(path, target, perm)
-			if err != nil {
-				return err
-			}
-			m.Files[slashRel] = e
-			return nil
+			return place(path, target, slashRel, fi.Mode().Perm()|0o600)
 		case d.Type()&fs.ModeSymlink != 0:
 			link, err := os.Readlink(path)
 			if err != nil {
@@ -61,8 +90,8 @@ func copyTree(ctx context.Context, src, dst string, skip func(rel string) bool, 
 			if err := os.Symlink(link, target); err != nil {
 				return err
 			}
-			if m != nil {
-				m.Files[slashRel] = linkEntry(link)
+			if linked != nil {
+				linked(slashRel, link)
 			}
 			return nil
 		default:

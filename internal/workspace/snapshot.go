@@ -50,8 +50,9 @@ func Take(ctx context.Context, root, id string) (Snapshot, error) {
 // TakeMany captures the workspace once for several ids, as Take would for
 // each: one state for tasks submitted together, each with a snapshot of its
 // own to release. In a git work tree the tree is written once and pinned
-// under every id in one ref transaction; elsewhere each id gets its copy.
-// On error no snapshot is left behind.
+// under every id in one ref transaction; elsewhere the workspace is copied
+// once and every other id gets hard links to that copy's files. On error no
+// snapshot is left behind.
 func TakeMany(ctx context.Context, root string, ids []string) ([]Snapshot, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -78,8 +79,14 @@ func TakeMany(ctx context.Context, root string, ids []string) ([]Snapshot, error
 		}
 		return snaps, nil
 	}
-	for _, id := range ids {
-		dir, err := takeCopy(ctx, root, id)
+	for i, id := range ids {
+		var dir string
+		var err error
+		if i == 0 {
+			dir, err = takeCopy(ctx, root, id)
+		} else {
+			dir, err = takeLinked(ctx, root, snaps[0].Ref, id)
+		}
 		if err != nil {
 			for _, s := range snaps {
 				_ = s.Release(context.WithoutCancel(ctx))

@@ -281,3 +281,35 @@ func TestTakeMany(t *testing.T) {
 		})
 	}
 }
+
+// Outside git, a batch copies the workspace once: the other snapshots are
+// hard links to that copy, with the same tree, symlinks and modes, and
+// outlive it.
+func TestTakeManyCopiesOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	root := newDir(t)
+	writeFiles(t, root, map[string]string{"run.sh": "echo hi\n", "pkg/deep/mod.py": "x = 1\n", "vendored/.git/HEAD": "x\n"})
+	require.NoError(t, os.Chmod(filepath.Join(root, "run.sh"), 0o755))
+	require.NoError(t, os.Symlink("pkg/deep/mod.py", filepath.Join(root, "alias.py")))
+
+	snaps, err := TakeMany(ctx, root, []string{"a", "b", "c"})
+	require.NoError(t, err)
+	want := map[string]string{"run.sh": "echo hi\n", "pkg/deep/mod.py": "x = 1\n", "alias.py": "-> pkg/deep/mod.py"}
+	for _, s := range snaps {
+		require.Equal(t, KindCopy, s.Kind)
+		require.Equal(t, want, readTree(t, materialize(t, s)))
+	}
+	a, err := os.Stat(filepath.Join(snaps[0].Ref, "pkg/deep/mod.py"))
+	require.NoError(t, err)
+	c, err := os.Stat(filepath.Join(snaps[2].Ref, "pkg/deep/mod.py"))
+	require.NoError(t, err)
+	require.True(t, os.SameFile(a, c), "the third snapshot shares the first one's file instead of copying it")
+
+	require.NoError(t, snaps[0].Release(ctx))
+	dst := materialize(t, snaps[2])
+	require.Equal(t, want, readTree(t, dst))
+	fi, err := os.Stat(filepath.Join(dst, "run.sh"))
+	require.NoError(t, err)
+	require.NotZero(t, fi.Mode()&0o100, "the executable bit survives the link")
+}
