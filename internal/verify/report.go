@@ -44,9 +44,16 @@ func (a *acceptance) report() *Report {
 	r.Funnel.Stable = r.Funnel.Passed - a.drops[stageStable]
 	r.Funnel.Improved = r.Funnel.Stable - a.drops[stageImproved]
 	r.Funnel.Kept = len(r.Kept)
-	r.Success = len(r.Kept) > 0 && r.Coverage.After >= o.Threshold
+	r.Success = r.Coverage.After >= o.Threshold && (len(r.Kept) > 0 || AlreadyMet(b, o.Threshold))
 	r.Feedback = feedback(o, r, after)
 	return r
+}
+
+// AlreadyMet reports whether the existing tests, all passing, already cover
+// the module to a threshold above zero: a task then succeeds with nothing to
+// add. A zero threshold sets no target, so only a kept test succeeds.
+func AlreadyMet(b *Baseline, threshold float64) bool {
+	return b != nil && threshold > 0 && b.Passed && b.Coverage >= threshold
 }
 
 // functionDeltas pairs per-function figures by name, in the order of after.

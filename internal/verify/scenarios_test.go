@@ -196,3 +196,30 @@ func TestRecheck(t *testing.T) {
 		require.Equal(t, []string{"TestDivByZero"}, testNames(tests))
 	})
 }
+
+// When the existing tests already reach the threshold, a verification that
+// keeps nothing (the agent's test adds nothing) is still a success: there
+// was nothing to add. A zero threshold sets no target: only a kept test
+// succeeds then.
+func TestVerifyThresholdAlreadyMet(t *testing.T) {
+	t.Parallel()
+	needGo(t)
+	for _, tc := range []struct {
+		threshold float64
+		success   bool
+	}{{5, true}, {0, false}, {50, false}} {
+		ctx := context.Background()
+		ft := newFixtureTask(t, "testdata/go/module")
+		o := Options{Dir: ft.dir, Module: "calc", Output: "calc/calc_handoff_test.go", Threshold: tc.threshold, Log: testLog(t)}
+		b, err := Measure(ctx, o)
+		require.NoError(t, err)
+		require.InDelta(t, 100.0/15, b.Coverage, 1e-9)
+		ft.write(t, "calc/calc_handoff_test.go", "package calc\n\nimport \"testing\"\n\nfunc TestAddAgain(t *testing.T) {\n\tif Add(2, 2) != 4 {\n\t\tt.Fatal(\"Add(2, 2) is not 4\")\n\t}\n}\n")
+		r, err := Verify(ctx, Input{Options: o, Baseline: b, Changes: ft.changes(t), Restore: ft.restore})
+		require.NoError(t, err)
+		require.Empty(t, r.Kept)
+		require.Equal(t, ReasonNoCoverageGain, reasons(r)["TestAddAgain"])
+		require.Equal(t, tc.success, r.Success, "threshold %g", tc.threshold)
+		require.Equal(t, tc.success, AlreadyMet(b, tc.threshold))
+	}
+}

@@ -46,7 +46,8 @@ type Report struct {
 	// Feedback is the report as an agent's repair round takes it.
 	Feedback *agent.Feedback `json:"feedback,omitempty"`
 	// Success: at least one test kept, every kept test stable, and
-	// coverage.after at or above the threshold.
+	// coverage.after at or above the threshold; or, with nothing kept, the
+	// threshold already met by the existing tests (AlreadyMet).
 	Success bool `json:"success"`
 	// Runs counts the test runs (suite runs and single-test runs).
 	Runs       int   `json:"runs"`
