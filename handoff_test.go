@@ -127,6 +127,37 @@ func TestNoTestWrittenIsNoSuccess(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(ws, "calc_test.go"))
 }
 
+// TestThresholdAlreadyMet: when the existing tests already cover the module
+// to the threshold, the task succeeds with nothing added, and the agent is
+// stopped as soon as the baseline says so: this one would otherwise work
+// until its context ends.
+func TestThresholdAlreadyMet(t *testing.T) {
+	t.Parallel()
+	ws := testenv.GitRepo(t, map[string]string{"go.mod": "module example.com/calc\n\ngo 1.22\n",
+		"calc.go": agenttest.GoModule, "calc_test.go": goodGoTests})
+	stopped := make(chan error, 1)
+	c := open(t, ws, &scripted{langs: []string{"go"}, run: func(ctx context.Context, _ *agent.Task) (*agent.Report, error) {
+		<-ctx.Done()
+		stopped <- context.Cause(ctx)
+		return nil, ctx.Err()
+	}})
+	res, err := c.Generate(context.Background(), handoff.Request{Module: "calc.go"}, handoff.WaitOptions{Timeout: 3 * time.Minute})
+	require.NoError(t, err)
+	require.Equal(t, handoff.StateCompleted, res.Status)
+	require.True(t, res.Success, res.Error)
+	require.Equal(t, 100.0, res.Coverage.Before)
+	require.Equal(t, 100.0, res.Coverage.After)
+	require.Empty(t, res.Tests.Kept)
+	require.Empty(t, res.Files)
+	require.Equal(t, 1, res.Rounds)
+	require.Contains(t, res.Apply.Reason, "nothing to add")
+	require.Contains(t, res.Agent.Summary, "stopped")
+	require.ErrorContains(t, <-stopped, "already reach the coverage threshold")
+	got, err := os.ReadFile(filepath.Join(ws, "calc_test.go"))
+	require.NoError(t, err)
+	require.Equal(t, goodGoTests, string(got), "the user's test file is left as it was")
+}
+
 // TestChangedOutputIsNeverOverwritten: the user writes the output file while
 // the task runs; handoff leaves it alone and says why.
 func TestChangedOutputIsNeverOverwritten(t *testing.T) {

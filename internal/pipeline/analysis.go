@@ -123,7 +123,7 @@ type ModuleRow struct {
 	CoverageAfter  float64
 	Threshold      float64
 	HasResult      bool
-	Note           string // error or why no result
+	Note           string // error, why no result, or why nothing was kept
 }
 
 // Modules returns a row per task, in submission order.
@@ -135,8 +135,11 @@ func (s *Summary) Modules() []ModuleRow {
 			row.HasResult = true
 			row.Kept, row.Dropped = len(r.Tests.Kept), len(r.Tests.Dropped)
 			row.CoverageBefore, row.CoverageAfter, row.Threshold = r.Coverage.Before, r.Coverage.After, r.Coverage.Threshold
-			if r.Error != "" {
+			switch {
+			case r.Error != "":
 				row.Note = r.Error
+			case len(r.Tests.Kept) == 0:
+				row.Note = r.Apply.Reason // why nothing was written
 			}
 		} else if t.Status != nil && t.Status.LastError != "" && row.Note == "" {
 			row.Note = t.Status.LastError

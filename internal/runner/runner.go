@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/handoff-dev/handoff/agent"
@@ -89,8 +88,8 @@ func (r *Runner) Run(ctx context.Context, rec *store.Record, env *engine.Env) (*
 	// The baseline runs the existing tests on a second copy of the snapshot
 	// while the agent works on the first: the same figures as running it
 	// first, without adding its time to the task's.
-	wait, stop := r.startBaseline(ctx, snap, attemptDir, opts)
-	defer stop()
+	bl := r.startBaseline(ctx, snap, attemptDir, opts)
+	defer bl.stop()
 	var (
 		baseline *verify.Baseline
 		report   *verify.Report
@@ -108,25 +107,30 @@ func (r *Runner) Run(ctx context.Context, rec *store.Record, env *engine.Env) (*
 		if dl, ok := ctx.Deadline(); ok {
 			at.Deadline = dl
 		}
+		actx, stopAgent := context.WithCancelCause(ctx)
+		if round == 1 {
+			go bl.stopWhenMet(actx, stopAgent, *req.Coverage)
+		}
 		t1 := time.Now()
-		rep, err := a.Run(ctx, at)
+		rep, err := a.Run(actx, at)
 		res.Timings.AgentMS += time.Since(t1).Milliseconds()
+		met := errors.Is(context.Cause(actx), errThresholdMet)
+		stopAgent(nil)
+		if met {
+			log.Printf("agent stopped: the existing tests already reach the threshold")
+			return r.alreadyMet(res, bl, log), nil
+		}
 		if err != nil {
 			log.Printf("agent failed: %v", err)
 			return res, fmt.Errorf("agent %s: %w", a.Name(), err)
 		}
 		mergeReport(res, rep)
 		if round == 1 {
-			b, ms, err := wait()
-			res.Timings.BaselineMS = ms
+			b, err := r.takeBaseline(res, bl, log)
 			if err != nil {
-				return res, fmt.Errorf("measuring the baseline: %w", err)
+				return res, err
 			}
 			baseline = b
-			res.Coverage.Before = b.Coverage
-			res.Coverage.BranchBefore = b.Branch
-			res.Baseline = task.Baseline{Passed: b.Passed, Error: b.Error}
-			log.Printf("baseline: coverage %.1f%%, existing tests passed: %v", b.Coverage, b.Passed)
 		}
 
 		changes, err := workspace.Diff(dir)
@@ -224,6 +228,8 @@ func shouldApply(mode task.ApplyMode, rep *verify.Report) bool {
 
 func applyReason(mode task.ApplyMode, rep *verify.Report) string {
 	switch {
+	case rep != nil && len(rep.Kept) == 0 && rep.Success:
+		return alreadyMetReason(rep.Coverage)
 	case rep == nil || len(rep.Kept) == 0:
 		return "no test was kept"
 	case mode == task.ApplyNever:
@@ -234,42 +240,108 @@ func applyReason(mode task.ApplyMode, rep *verify.Report) string {
 	return "the kept tests do not raise coverage"
 }
 
-// startBaseline measures the existing tests in a copy of the snapshot of
-// its own, in the background. wait returns the baseline, waiting for it;
-// stop cancels a measurement still running and returns once it has ended,
-// so the attempt's directories can be removed.
-func (r *Runner) startBaseline(ctx context.Context, snap workspace.Snapshot, attemptDir string, opts verify.Options) (
-	wait func() (*verify.Baseline, int64, error), stop func()) {
+// errThresholdMet stops a first agent round whose module the existing
+// tests already cover to the threshold.
+var errThresholdMet = errors.New("the existing tests already reach the coverage threshold")
+
+// baselineRun is the measurement of the existing tests, made in a copy of
+// the snapshot of its own while the agent works.
+type baselineRun struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the outcome below is set
+	b      *verify.Baseline
+	ms     int64
+	err    error
+}
+
+// startBaseline starts measuring the existing tests in the background.
+func (r *Runner) startBaseline(ctx context.Context, snap workspace.Snapshot, attemptDir string, opts verify.Options) *baselineRun {
 	bctx, cancel := context.WithCancel(ctx)
-	type outcome struct {
-		b   *verify.Baseline
-		ms  int64
-		err error
-	}
-	ch := make(chan outcome, 1)
+	br := &baselineRun{cancel: cancel, done: make(chan struct{})}
 	go func() {
+		defer close(br.done)
 		t0 := time.Now()
 		o := opts
 		o.Dir = filepath.Join(attemptDir, "base")
 		if err := snap.Materialize(bctx, o.Dir); err != nil {
-			ch <- outcome{err: fmt.Errorf("materialising the baseline copy: %w", err)}
+			br.err = fmt.Errorf("materialising the baseline copy: %w", err)
 			return
 		}
-		b, err := verify.Measure(bctx, o)
-		ch <- outcome{b, time.Since(t0).Milliseconds(), err}
+		br.b, br.err = verify.Measure(bctx, o)
+		br.ms = time.Since(t0).Milliseconds()
 	}()
-	var (
-		once sync.Once
-		out  outcome
-	)
-	wait = func() (*verify.Baseline, int64, error) {
-		once.Do(func() { out = <-ch })
-		return out.b, out.ms, out.err
+	return br
+}
+
+// wait returns the baseline, waiting for it.
+func (br *baselineRun) wait() (*verify.Baseline, int64, error) {
+	<-br.done
+	return br.b, br.ms, br.err
+}
+
+// met reports whether the baseline is in and shows the threshold already
+// met: nothing is left for generated tests to do.
+func (br *baselineRun) met(threshold float64) bool {
+	select {
+	case <-br.done:
+		return br.err == nil && verify.AlreadyMet(br.b, threshold)
+	default:
+		return false
 	}
-	return wait, func() {
-		cancel()
-		wait()
+}
+
+// stopWhenMet stops the agent's round (stopAgent) as soon as the baseline
+// shows the threshold already met, or returns when the round ends first.
+func (br *baselineRun) stopWhenMet(actx context.Context, stopAgent context.CancelCauseFunc, threshold float64) {
+	select {
+	case <-br.done:
+		if br.met(threshold) {
+			stopAgent(errThresholdMet)
+		}
+	case <-actx.Done():
 	}
+}
+
+// stop cancels a measurement still running and returns once it has ended,
+// so the attempt's directories can be removed.
+func (br *baselineRun) stop() {
+	br.cancel()
+	<-br.done
+}
+
+// takeBaseline waits for the baseline and records it in res.
+func (r *Runner) takeBaseline(res *task.Result, base *baselineRun, log *cappedLog) (*verify.Baseline, error) {
+	b, ms, err := base.wait()
+	res.Timings.BaselineMS = ms
+	if err != nil {
+		return nil, fmt.Errorf("measuring the baseline: %w", err)
+	}
+	res.Coverage.Before = b.Coverage
+	res.Coverage.BranchBefore = b.Branch
+	res.Baseline = task.Baseline{Passed: b.Passed, Error: b.Error}
+	log.Printf("baseline: coverage %.1f%%, existing tests passed: %v", b.Coverage, b.Passed)
+	return b, nil
+}
+
+// alreadyMet is the result of a task whose module the existing tests
+// already cover to the threshold: a success with nothing generated, kept or
+// written, the agent stopped as soon as the baseline said so.
+func (r *Runner) alreadyMet(res *task.Result, base *baselineRun, log *cappedLog) *task.Result {
+	b, _ := r.takeBaseline(res, base, log) // met: the baseline is in, without error
+	res.Success = true
+	res.Coverage.After = b.Coverage
+	res.Coverage.BranchAfter = b.Branch
+	for _, f := range b.Functions {
+		res.Functions = append(res.Functions, task.FunctionDelta{Name: f.Name, Before: f.Percent, After: f.Percent})
+	}
+	res.Agent.Summary = "stopped: the existing tests already reach the threshold"
+	res.Apply.Reason = alreadyMetReason(res.Coverage)
+	return res
+}
+
+func alreadyMetReason(c task.Coverage) string {
+	return fmt.Sprintf("nothing to add: the existing tests already reach %.1f%% (threshold %g%%; raise it to ask for more tests)",
+		c.Before, c.Threshold)
 }
 
 // apply writes the kept tests into the user's workspace. When the module or
