@@ -46,56 +46,36 @@ func reportPercentiles(b *testing.B, d []time.Duration) {
 	b.ReportMetric(ms(0.9), "p90-ms")
 }
 
+// BenchmarkTake: one snapshot, as a submit takes, and a batch of five, as a
+// pipeline's generate stage takes for five modules (TakeMany).
 func BenchmarkTake(b *testing.B) {
 	for _, kind := range []string{KindGit, KindCopy} {
-		b.Run(kind, func(b *testing.B) {
-			ctx := context.Background()
-			root := benchWorkspace(b, kind)
-			var times []time.Duration
-			i := 0
-			for b.Loop() {
-				start := time.Now()
-				snap, err := Take(ctx, root, fmt.Sprintf("bench-%d", i))
-				times = append(times, time.Since(start))
-				require.NoError(b, err)
-				require.Equal(b, kind, snap.Kind)
-				b.StopTimer()
-				require.NoError(b, snap.Release(ctx))
-				b.StartTimer()
-				i++
-			}
-			reportPercentiles(b, times)
-		})
-	}
-}
-
-// BenchmarkTakeMany: one batch of five snapshots, as a pipeline's generate
-// stage takes for five modules.
-func BenchmarkTakeMany(b *testing.B) {
-	for _, kind := range []string{KindGit, KindCopy} {
-		b.Run(kind, func(b *testing.B) {
-			ctx := context.Background()
-			root := benchWorkspace(b, kind)
-			var times []time.Duration
-			i := 0
-			for b.Loop() {
-				ids := make([]string, 5)
-				for k := range ids {
-					ids[k] = fmt.Sprintf("bench-%d-%d", i, k)
+		for _, n := range []int{1, 5} {
+			b.Run(fmt.Sprintf("%s/ids=%d", kind, n), func(b *testing.B) {
+				ctx := context.Background()
+				root := benchWorkspace(b, kind)
+				var times []time.Duration
+				i := 0
+				for b.Loop() {
+					ids := make([]string, n)
+					for k := range ids {
+						ids[k] = fmt.Sprintf("bench-%d-%d", i, k)
+					}
+					start := time.Now()
+					snaps, err := TakeMany(ctx, root, ids)
+					times = append(times, time.Since(start))
+					require.NoError(b, err)
+					require.Equal(b, kind, snaps[0].Kind)
+					b.StopTimer()
+					for _, s := range snaps {
+						require.NoError(b, s.Release(ctx))
+					}
+					b.StartTimer()
+					i++
 				}
-				start := time.Now()
-				snaps, err := TakeMany(ctx, root, ids)
-				times = append(times, time.Since(start))
-				require.NoError(b, err)
-				b.StopTimer()
-				for _, s := range snaps {
-					require.NoError(b, s.Release(ctx))
-				}
-				b.StartTimer()
-				i++
-			}
-			reportPercentiles(b, times)
-		})
+				reportPercentiles(b, times)
+			})
+		}
 	}
 }
 
