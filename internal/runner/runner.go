@@ -118,7 +118,7 @@ func (r *Runner) Run(ctx context.Context, rec *store.Record, env *engine.Env) (*
 		stopAgent(nil)
 		if met {
 			log.Printf("agent stopped: the existing tests already reach the threshold")
-			return r.alreadyMet(res, bl, log), nil
+			return alreadyMet(res, bl, log), nil
 		}
 		if err != nil {
 			log.Printf("agent failed: %v", err)
@@ -126,7 +126,7 @@ func (r *Runner) Run(ctx context.Context, rec *store.Record, env *engine.Env) (*
 		}
 		mergeReport(res, rep)
 		if round == 1 {
-			b, err := r.takeBaseline(res, bl, log)
+			b, err := bl.record(res, log)
 			if err != nil {
 				return res, err
 			}
@@ -309,9 +309,9 @@ func (br *baselineRun) stop() {
 	<-br.done
 }
 
-// takeBaseline waits for the baseline and records it in res.
-func (r *Runner) takeBaseline(res *task.Result, base *baselineRun, log *cappedLog) (*verify.Baseline, error) {
-	b, ms, err := base.wait()
+// record waits for the baseline and records it in res.
+func (br *baselineRun) record(res *task.Result, log *cappedLog) (*verify.Baseline, error) {
+	b, ms, err := br.wait()
 	res.Timings.BaselineMS = ms
 	if err != nil {
 		return nil, fmt.Errorf("measuring the baseline: %w", err)
@@ -326,8 +326,8 @@ func (r *Runner) takeBaseline(res *task.Result, base *baselineRun, log *cappedLo
 // alreadyMet is the result of a task whose module the existing tests
 // already cover to the threshold: a success with nothing generated, kept or
 // written, the agent stopped as soon as the baseline said so.
-func (r *Runner) alreadyMet(res *task.Result, base *baselineRun, log *cappedLog) *task.Result {
-	b, _ := r.takeBaseline(res, base, log) // met: the baseline is in, without error
+func alreadyMet(res *task.Result, bl *baselineRun, log *cappedLog) *task.Result {
+	b, _ := bl.record(res, log) // met: the baseline is in, without error
 	res.Success = true
 	res.Coverage.After = b.Coverage
 	res.Coverage.BranchAfter = b.Branch
