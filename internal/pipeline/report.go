@@ -106,6 +106,9 @@ func (s *Summary) Report() Report {
 		}
 		if r.Started {
 			sr.StartMS, sr.EndMS = msPtr(r.Start), msPtr(r.End)
+			// From the rounded offsets, so that end − start = duration in
+			// the file; rounding each figure on its own can differ by 1 ms.
+			sr.DurationMS = *sr.EndMS - *sr.StartMS
 		}
 		rep.Stages = append(rep.Stages, sr)
 	}
