@@ -279,23 +279,12 @@ func (br *baselineRun) wait() (*verify.Baseline, int64, error) {
 	return br.b, br.ms, br.err
 }
 
-// met reports whether the baseline is in and shows the threshold already
-// met: nothing is left for generated tests to do.
-func (br *baselineRun) met(threshold float64) bool {
-	select {
-	case <-br.done:
-		return br.err == nil && verify.AlreadyMet(br.b, threshold)
-	default:
-		return false
-	}
-}
-
 // stopWhenMet stops the agent's round (stopAgent) as soon as the baseline
 // shows the threshold already met, or returns when the round ends first.
 func (br *baselineRun) stopWhenMet(actx context.Context, stopAgent context.CancelCauseFunc, threshold float64) {
 	select {
 	case <-br.done:
-		if br.met(threshold) {
+		if br.err == nil && verify.AlreadyMet(br.b, threshold) {
 			stopAgent(errThresholdMet)
 		}
 	case <-actx.Done():
