@@ -2,17 +2,22 @@
 // its job in one transaction, works jobs with a bounded number of workers,
 // keeps a heartbeat for every running task, rescues tasks whose worker died,
 // retries only transient failures, and records every final state in
-// handoff's own table, where River's job retention never reaches.
+// handoff's own table, where River's job retention never reaches. On
+// PostgreSQL it tells other processes of final states, cancel requests and
+// progress by notification, and hears theirs (events.go). The database
+// itself is opened and migrated by internal/database.
 package engine
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -20,8 +25,9 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/handofftype"
+	"github.com/handoff-dev/handoff/internal/database"
 	"github.com/handoff-dev/handoff/internal/store"
-	"github.com/handoff-dev/handoff/internal/task"
 )
 
 // MaxTaskTimeout is the longest timeout a task may ask for. River's own
@@ -30,69 +36,105 @@ const MaxTaskTimeout = 24 * time.Hour
 
 // RunFunc carries out one attempt of a task: materialise, agent, verify,
 // apply. A nil error means a verdict was reached.
-type RunFunc func(ctx context.Context, rec *store.Record, env *Env) (*task.Result, error)
+type RunFunc func(ctx context.Context, rec *store.Record, env *Env) (*handofftype.Result, error)
 
-// Env is what the engine gives a running attempt.
+// ErrGiveBack, wrapped in a RunFunc's error, returns the task to the queue
+// without using up an attempt: this worker must not run it, another may. The
+// error's text becomes the task's last error.
+var ErrGiveBack = errors.New("task given back to the queue")
+
+// giveBackFor is how long a given-back task waits before a worker may take
+// it again.
+const giveBackFor = 2 * time.Second
+
+// Env is what the engine gives a running attempt. Its writes count only
+// while the attempt owns its task.
 type Env struct {
 	Attempt  int
 	Progress func(text string)
 	State    agent.StateStore
+	// Confirm renews the attempt's hold on its task right before a step
+	// that cannot be taken back (writing to the user's workspace). It
+	// returns ErrLeaseLost when the attempt no longer owns the task and
+	// ErrCancelRequested when the task is being cancelled; either also
+	// cancels the attempt's context.
+	Confirm func(ctx context.Context) error
 }
 
 // Config configures an Engine. The zero value of every duration has a
 // working default.
 type Config struct {
-	DB      *DB
+	DB      *database.DB
 	Run     RunFunc // required to work tasks
-	Workers int     // parallel tasks in this process; zero means 4
+	Workers int     // parallel tasks in this process; zero means DefaultWorkers
 	Logger  *slog.Logger
 
-	HeartbeatInterval time.Duration // how often a running task proves its worker alive; default 2s
-	HeartbeatTimeout  time.Duration // silence after which a running task's worker counts as dead; default 30s
-	RetryBase         time.Duration // first retry delay, doubled each attempt, with jitter; default 10s
-	RetryMax          time.Duration // cap on the retry delay; default 5m
-	FetchInterval     time.Duration // how often idle workers look for new tasks; default 50ms
+	HeartbeatInterval time.Duration // how often a running task proves its worker alive; default Liveness.Interval
+	HeartbeatTimeout  time.Duration // the liveness timeout (see Liveness); default DefaultHeartbeatTimeout
+	RetryBase         time.Duration // first retry delay, doubled each attempt, with jitter; default DefaultRetryBase
+	RetryMax          time.Duration // cap on the retry delay; default DefaultRetryMax
+	FetchInterval     time.Duration // how often idle workers look for new tasks; default DefaultFetchInterval
 
-	// OnFinal, when set, is called once a task's final state is recorded by
-	// this process, to release what the task held (its workspace snapshot).
-	OnFinal func(ctx context.Context, rec *store.Record)
+	// AgentLimits caps the tasks running at once per agent name; a task
+	// over its agent's cap waits in the queue. Absent or zero: Workers.
+	AgentLimits map[string]int
+}
+
+// Serving says what a starting worker serves.
+type Serving struct {
+	// Queues are the River queues it works, besides the default queue,
+	// each with its MaxWorkers (capped at Workers). Whatever the queues,
+	// at most Workers tasks run at once.
+	Queues map[string]int
+	// Capabilities describe what it can serve, recorded with its
+	// heartbeat (as JSON) for whoever lists the workers.
+	Capabilities any
 }
 
 func (c *Config) defaults() {
 	if c.Workers <= 0 {
-		c.Workers = 4
+		c.Workers = DefaultWorkers
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	c.HeartbeatTimeout = Liveness{Timeout: c.HeartbeatTimeout}.timeout()
 	if c.HeartbeatInterval <= 0 {
-		c.HeartbeatInterval = 2 * time.Second
-	}
-	if c.HeartbeatTimeout <= 0 {
-		c.HeartbeatTimeout = 30 * time.Second
+		c.HeartbeatInterval = c.liveness().Interval()
 	}
 	if c.RetryBase <= 0 {
-		c.RetryBase = 10 * time.Second
+		c.RetryBase = DefaultRetryBase
 	}
 	if c.RetryMax <= 0 {
-		c.RetryMax = 5 * time.Minute
+		c.RetryMax = DefaultRetryMax
 	}
 	if c.FetchInterval <= 0 {
-		c.FetchInterval = 50 * time.Millisecond
+		c.FetchInterval = DefaultFetchInterval
 	}
 }
+
+func (c *Config) liveness() Liveness { return Liveness{Timeout: c.HeartbeatTimeout} }
+
+// Liveness returns the liveness figures this engine works by.
+func (e *Engine) Liveness() Liveness { return e.cfg.liveness() }
 
 // Engine inserts and works tasks.
 type Engine struct {
 	cfg      Config
-	db       *DB
+	db       *database.DB
 	store    *store.Store
 	river    *river.Client[*sql.Tx]
 	workerID string
 
+	events *listener  // PostgreSQL only: other processes' finals and cancels
+	tell   *publisher // PostgreSQL only: this process's finals, cancels and progress
+	subs   subscribers
+
 	mu       sync.Mutex
 	waiters  map[string][]chan struct{}
 	running  map[string]context.CancelCauseFunc
+	admitted int            // tasks holding a slot (Workers)
+	byAgent  map[string]int // of which per agent, for AgentLimits
 	stopping bool
 	stop     context.CancelFunc
 	loops    sync.WaitGroup
@@ -102,6 +144,7 @@ type Engine struct {
 type jobArgs struct {
 	TaskID    string `json:"task_id"`
 	TimeoutMS int64  `json:"timeout_ms"`
+	Agent     string `json:"agent,omitempty"` // for AgentLimits, without reading the task
 }
 
 func (jobArgs) Kind() string { return "handoff_task" }
@@ -112,9 +155,14 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:     cfg,
 		db:      cfg.DB,
-		store:   &store.Store{DB: cfg.DB.SQL},
+		store:   &store.Store{DB: cfg.DB.SQL, Postgres: cfg.DB.Postgres},
 		waiters: map[string][]chan struct{}{},
 		running: map[string]context.CancelCauseFunc{},
+		byAgent: map[string]int{},
+	}
+	if cfg.DB.Postgres {
+		e.events = &listener{pool: cfg.DB.Pool, logger: cfg.Logger, handle: e.event, listening: e.wakeAll}
+		e.tell = &publisher{store: e.store, logger: cfg.Logger}
 	}
 	host, _ := os.Hostname()
 	e.workerID = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano())
@@ -124,10 +172,13 @@ func New(cfg Config) (*Engine, error) {
 		JobTimeout:           -1, // every task carries its own timeout; River's 1-minute default must not apply
 		RescueStuckJobsAfter: MaxTaskTimeout + 10*time.Minute,
 		RetryPolicy:          &retryPolicy{base: cfg.RetryBase, max: cfg.RetryMax},
-		PollOnly:             true, // neither driver here has LISTEN/NOTIFY; fetch on an interval
-		FetchPollInterval:    cfg.FetchInterval,
-		FetchCooldown:        min(cfg.FetchInterval, 20*time.Millisecond),
-		MaxAttempts:          3,
+		// On PostgreSQL River's notifier tells workers of a new job at once
+		// (and a running job's worker of its cancel); FetchInterval is then
+		// the fallback. SQLite has no notifications: workers poll.
+		PollOnly:          !cfg.DB.Postgres,
+		FetchPollInterval: cfg.FetchInterval,
+		FetchCooldown:     min(cfg.FetchInterval, 20*time.Millisecond),
+		MaxAttempts:       3,
 	}
 	if cfg.Run != nil {
 		workers := river.NewWorkers()
@@ -156,6 +207,7 @@ type Insertion struct {
 	Record   *store.Record
 	Priority int
 	Timeout  time.Duration
+	Queue    string // the River queue: only workers working it take the task; empty means the default queue
 }
 
 // InsertMany queues several tasks in one transaction: all of them or, on
@@ -169,8 +221,8 @@ func (e *Engine) InsertMany(ctx context.Context, ins []Insertion) error {
 	for _, in := range ins {
 		// The job first, so the task row is written once, with its job ID;
 		// both become visible to workers together at commit.
-		res, err := e.river.InsertTx(ctx, tx, jobArgs{TaskID: in.Record.ID, TimeoutMS: in.Timeout.Milliseconds()},
-			&river.InsertOpts{MaxAttempts: in.Record.MaxAttempts, Priority: in.Priority})
+		res, err := e.river.InsertTx(ctx, tx, jobArgs{TaskID: in.Record.ID, TimeoutMS: in.Timeout.Milliseconds(), Agent: in.Record.Request.Agent},
+			&river.InsertOpts{MaxAttempts: in.Record.MaxAttempts, Priority: in.Priority, Queue: in.Queue})
 		if err != nil {
 			return fmt.Errorf("enqueueing task: %w", err)
 		}
@@ -182,13 +234,23 @@ func (e *Engine) InsertMany(ctx context.Context, ins []Insertion) error {
 	return tx.Commit()
 }
 
-// Done returns a channel closed when this process records a final state for
-// the task (in-process waiters wake at once; others poll the database).
+// Done returns a channel closed when the task may have reached a final
+// state: read it again, and call Done again to go on waiting. It closes at
+// once when this process records the final state and, on PostgreSQL, when
+// another process does (its notification), or when the engine's listener
+// (re)connects, since notifications sent meanwhile are lost. On SQLite a
+// final state recorded by another process is seen only by reading the
+// database: waiters poll as well.
 func (e *Engine) Done(id string) (ch <-chan struct{}, release func()) {
 	c := make(chan struct{})
 	e.mu.Lock()
 	e.waiters[id] = append(e.waiters[id], c)
 	e.mu.Unlock()
+	if e.events != nil {
+		// After the waiter is in place: the listener's first connection
+		// wakes it, so nothing sent before then goes unread.
+		e.events.start()
+	}
 	return c, func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -205,12 +267,16 @@ func (e *Engine) Done(id string) (ch <-chan struct{}, release func()) {
 	}
 }
 
-// finished wakes the task's in-process waiters, then releases what the task
-// held: the clean-up (a git call) stays off the waiter's path.
+// finished wakes the task's waiters, in this process and (on PostgreSQL)
+// in others, then releases the workspace snapshot the task held since
+// Submit took it (a git ref, or a copy of a non-git workspace): no later
+// attempt will need it. The clean-up (a git call) stays off the waiters'
+// path. The final state is committed.
 func (e *Engine) finished(ctx context.Context, rec *store.Record) {
 	e.notify(rec.ID)
-	if e.cfg.OnFinal != nil {
-		e.cfg.OnFinal(context.WithoutCancel(ctx), rec)
+	e.publish(store.EventFinal, rec.ID)
+	if rec.Snapshot.ID != "" {
+		_ = rec.Snapshot.Release(context.WithoutCancel(ctx))
 	}
 }
 
@@ -223,21 +289,101 @@ func (e *Engine) notify(id string) {
 	delete(e.waiters, id)
 }
 
+// publish tells other processes of a committed change (PostgreSQL). A
+// failure only leaves them to their polls.
+func (e *Engine) publish(kind, id string) {
+	e.subs.changed()
+	if e.tell != nil {
+		e.tell.publish(kind, id)
+	}
+}
+
+// wakeAll wakes every waiter to read its task again, and has every attempt
+// this process runs read its cancel request: the listener calls it each
+// time it starts listening, since events sent before were lost to it.
+func (e *Engine) wakeAll() {
+	e.subs.changed()
+	e.mu.Lock()
+	for id, list := range e.waiters {
+		for _, c := range list {
+			close(c)
+		}
+		delete(e.waiters, id)
+	}
+	running := make([]string, 0, len(e.running))
+	for id := range e.running {
+		running = append(running, id)
+	}
+	e.mu.Unlock()
+	// A cancel published while the listener was not listening (at start,
+	// or between a lost connection and this one) is read now, not at the
+	// attempt's next heartbeat.
+	for _, id := range running {
+		e.event(store.EventCancel, id)
+	}
+}
+
+// event handles one of handoff's events from any process: a final state
+// wakes the task's waiters; a cancel request stops the attempt if this
+// process runs it, at once rather than at its next heartbeat, once the
+// database confirms the request (anyone may NOTIFY).
+func (e *Engine) event(kind, id string) {
+	e.subs.changed()
+	switch kind {
+	case store.EventFinal:
+		e.notify(id)
+	case store.EventCancel:
+		e.mu.Lock()
+		cancel := e.running[id]
+		e.mu.Unlock()
+		if cancel == nil {
+			return
+		}
+		go func() { // off the listener's path
+			ctx, done := context.WithTimeout(context.Background(), e.cfg.HeartbeatTimeout)
+			defer done()
+			if requested, _, err := e.store.CancelRequest(ctx, id); err == nil && requested {
+				cancel(ErrCancelRequested)
+			}
+		}()
+	}
+}
+
+// Close stops the engine's listener and publisher, if it has them, after
+// sending the events it has queued; call it after Stop and before closing
+// the database.
+func (e *Engine) Close() {
+	if e.events != nil {
+		e.events.close()
+		e.tell.close()
+	}
+}
+
 // ErrCancelRequested is the cause given to a running task's context when a
 // user cancels it.
-var ErrCancelRequested = errors.New("cancelled by request")
+var ErrCancelRequested = store.ErrCancelRequested
+
+// ErrLeaseLost is the cause given to a running attempt's context when it no
+// longer owns its task: another worker rescued it after its heartbeat went
+// silent for the heartbeat timeout, or its worker could not renew the
+// heartbeat for that long.
+var ErrLeaseLost = store.ErrLeaseLost
 
 // Cancel stops a task: a queued one never runs, a running one has its agent
-// stopped (by this process at once, by another at its next heartbeat).
-// It returns the task's record after the request.
+// stopped and ends CANCELLED. The process running it stops it at once when
+// that is this process or, on PostgreSQL, any process (the cancel's
+// notification); otherwise at its next heartbeat. It returns the task's record
+// after the request.
 func (e *Engine) Cancel(ctx context.Context, id string) (*store.Record, error) {
 	rec, err := e.store.Get(ctx, id)
 	if err != nil || rec.State.Final() {
 		return rec, err
 	}
-	if err := e.store.RequestCancel(ctx, id); err != nil {
+	by := Requester()
+	if err := e.store.RequestCancel(ctx, id, by); err != nil {
 		return nil, err
 	}
+	e.publish(store.EventCancel, id)
 	e.mu.Lock()
 	cancel := e.running[id]
 	e.mu.Unlock()
@@ -248,32 +394,61 @@ func (e *Engine) Cancel(ctx context.Context, id string) (*store.Record, error) {
 	if err != nil && !errors.Is(err, river.ErrNotFound) {
 		return nil, fmt.Errorf("cancelling the queued job: %w", err)
 	}
-	// A job that never started, or whose worker is gone, has nobody to
-	// record the cancellation: do it here.
-	noWorker := rec.State == task.StateRunning && time.Since(rec.HeartbeatAt) > e.cfg.HeartbeatTimeout
-	if (job != nil && job.State == rivertype.JobStateCancelled) || noWorker || errors.Is(err, river.ErrNotFound) {
-		res := &task.Result{TaskID: id, Status: task.StateCancelled, ModulePath: rec.Request.Module,
-			OutputPath: rec.Request.Output, Language: rec.Language, Error: "cancelled by request",
-			Attempts: rec.Attempt, Agent: task.AgentInfo{Name: rec.Request.Agent, Model: rec.Request.Model}}
-		if _, err := e.store.Finish(ctx, id, task.StateCancelled, res, time.Now()); err != nil {
+	res := Result(rec, nil, Outcome{State: handofftype.StateCancelled, Error: ErrCancelRequested.Error(), CancelledBy: by})
+	switch {
+	case errors.Is(err, river.ErrNotFound) || job.State == rivertype.JobStateCancelled:
+		// It never started: nobody else will record the cancellation.
+		if ok, err := e.store.Finish(ctx, id, handofftype.StateCancelled, res, time.Now()); err != nil {
+			return nil, err
+		} else if ok {
+			e.finished(ctx, rec)
+		}
+	case rec.State == handofftype.StateRunning && time.Since(rec.HeartbeatAt) > e.Liveness().TaskSilentAfter():
+		// Its worker is gone: end it here, unless the worker beats again meanwhile.
+		if err := e.endSilent(ctx, rec, time.Now().Add(-e.Liveness().TaskSilentAfter()), handofftype.StateCancelled, res); err != nil {
 			return nil, err
 		}
-		e.finished(ctx, rec)
 	}
 	return e.store.Get(ctx, id)
 }
 
-// Start begins working tasks in the background until Stop.
-func (e *Engine) Start(ctx context.Context) error {
+// Requester names this process where a record says who did something (asked
+// for a cancel, applied kept tests): the program, its process and host.
+func Requester() string {
+	return fmt.Sprintf("%s (pid %d on %s)", filepath.Base(os.Args[0]), os.Getpid(), Hostname())
+}
+
+// Start begins working tasks in the background until Stop: those of the
+// default queue and of s's queues.
+func (e *Engine) Start(ctx context.Context, s Serving) error {
 	if e.cfg.Run == nil {
 		return errors.New("engine: no RunFunc configured; this engine can only insert")
 	}
 	now := time.Now()
-	if err := e.store.RegisterWorker(ctx, e.workerID, os.Getpid(), hostname(), now); err != nil {
+	caps := []byte("{}")
+	if s.Capabilities != nil {
+		var err error
+		if caps, err = json.Marshal(s.Capabilities); err != nil {
+			return fmt.Errorf("recording the worker's capabilities: %w", err)
+		}
+	}
+	for q, n := range s.Queues {
+		if q == river.QueueDefault {
+			continue
+		}
+		var added *river.QueueAlreadyAddedError
+		if err := e.river.Queues().Add(q, river.QueueConfig{MaxWorkers: min(max(n, 1), e.cfg.Workers)}); err != nil && !errors.As(err, &added) {
+			return fmt.Errorf("working queue %q: %w", q, err)
+		}
+	}
+	if err := e.store.RegisterWorker(ctx, e.workerID, os.Getpid(), Hostname(), string(caps), now); err != nil {
 		return fmt.Errorf("registering worker: %w", err)
 	}
 	if err := e.river.Start(ctx); err != nil {
 		return fmt.Errorf("starting River: %w", err)
+	}
+	if e.events != nil {
+		e.events.start()
 	}
 	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e.stop = stop
@@ -301,7 +476,7 @@ func (e *Engine) Stop(ctx context.Context, grace time.Duration) error {
 		e.stop()
 		e.loops.Wait()
 	}
-	_ = e.store.RemoveWorker(context.WithoutCancel(ctx), e.workerID, time.Now().Add(-10*e.cfg.HeartbeatTimeout))
+	_ = e.store.RemoveWorker(context.WithoutCancel(ctx), e.workerID, time.Now().Add(-e.Liveness().ForgetWorkerAfter()))
 	return err
 }
 
@@ -317,8 +492,7 @@ func (e *Engine) maintain(ctx context.Context) {
 	defer e.loops.Done()
 	beat := time.NewTicker(e.cfg.HeartbeatInterval)
 	defer beat.Stop()
-	rescueEvery := max(e.cfg.HeartbeatTimeout/2, 100*time.Millisecond)
-	rescue := time.NewTicker(rescueEvery)
+	rescue := time.NewTicker(e.Liveness().RescueEvery())
 	defer rescue.Stop()
 	e.rescue(ctx)
 	for {
@@ -326,7 +500,7 @@ func (e *Engine) maintain(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-beat.C:
-			if err := e.store.WorkerHeartbeat(ctx, e.workerID, time.Now()); err != nil && ctx.Err() == nil {
+			if err := e.store.WorkerHeartbeat(ctx, e.workerID, e.Active(), time.Now()); err != nil && ctx.Err() == nil {
 				e.cfg.Logger.Warn("worker heartbeat failed", "error", err)
 			}
 		case <-rescue.C:
@@ -337,7 +511,7 @@ func (e *Engine) maintain(ctx context.Context) {
 
 // rescue puts back in the queue the tasks whose worker stopped beating.
 func (e *Engine) rescue(ctx context.Context) {
-	stale, err := e.store.Stale(ctx, time.Now().Add(-e.cfg.HeartbeatTimeout))
+	stale, err := e.store.Stale(ctx, time.Now().Add(-e.Liveness().TaskSilentAfter()))
 	if err != nil {
 		if ctx.Err() == nil {
 			e.cfg.Logger.Warn("looking for lost tasks failed", "error", err)
@@ -357,40 +531,122 @@ func (e *Engine) rescue(ctx context.Context) {
 	}
 }
 
+// rescueOne takes a task away from its silent attempt. On the last attempt
+// the task fails; otherwise the next attempt goes on a new River job, and
+// the lost attempt's job is retired, so that its worker, should it come
+// back, can neither complete nor fail a job the next attempt runs (River
+// finishes a job whatever attempt it is on).
 func (e *Engine) rescueOne(ctx context.Context, rec *store.Record) error {
+	silentBefore := time.Now().Add(-e.Liveness().TaskSilentAfter())
 	silence := time.Since(rec.HeartbeatAt).Round(time.Second)
 	if rec.Attempt >= rec.MaxAttempts {
-		if _, err := e.river.JobCancel(ctx, rec.JobID); err != nil && !errors.Is(err, river.ErrNotFound) {
-			return err
-		}
 		msg := fmt.Sprintf("worker lost (no heartbeat for %s) on the last attempt (%d of %d)", silence, rec.Attempt, rec.MaxAttempts)
-		res := failedResult(rec, msg)
-		if _, err := e.store.Finish(ctx, rec.ID, task.StateFailed, res, time.Now()); err != nil {
-			return err
-		}
-		e.finished(ctx, rec)
-		return nil
+		return e.endSilent(ctx, rec, silentBefore, handofftype.StateFailed, Result(rec, nil, Outcome{State: handofftype.StateFailed, Error: msg, Class: handofftype.FailureWorkerLost}))
 	}
-	// The job row still says running; make it available again. Guarded by
-	// the state so a worker that came back to life meanwhile keeps it.
-	r, err := e.db.SQL.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE id = $1 AND state = 'running'`, rec.JobID)
+	tx, err := e.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	lost := store.Lease{TaskID: rec.ID, Attempt: rec.Attempt}
+	msg := fmt.Sprintf("worker lost (no heartbeat for %s); task requeued", silence)
+	if ok, err := e.store.Requeue(ctx, tx, lost, silentBefore, msg); err != nil || !ok {
+		return err // !ok: the worker beat again, or another worker rescued the task first
 	}
-	e.cfg.Logger.Info("rescued a task whose worker died", "task_id", rec.ID, "silence", silence)
-	return e.store.MarkRetrying(ctx, rec.ID, fmt.Sprintf("worker lost (no heartbeat for %s); task requeued", silence))
+	retired, err := e.retireJob(ctx, tx, rec.JobID, rivertype.JobStateDiscarded)
+	if err != nil {
+		return err
+	}
+	old, err := e.river.JobGetTx(ctx, tx, rec.JobID)
+	if err != nil && !errors.Is(err, river.ErrNotFound) {
+		return err
+	}
+	if retired || old == nil || old.FinalizedAt != nil {
+		if err := e.requeueOnNewJob(ctx, tx, rec, old); err != nil {
+			return err
+		}
+	} // else the job is queued again already (its worker returned an error): it runs the next attempt
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	e.cfg.Logger.Info("rescued a task whose worker fell silent", "task_id", rec.ID, "attempt", rec.Attempt, "silence", silence)
+	return nil
 }
 
-func failedResult(rec *store.Record, msg string) *task.Result {
-	return &task.Result{TaskID: rec.ID, Status: task.StateFailed, ModulePath: rec.Request.Module,
-		OutputPath: rec.Request.Output, Language: rec.Language, Error: msg, Attempts: rec.Attempt,
-		Agent: task.AgentInfo{Name: rec.Request.Agent, Model: rec.Request.Model}}
+// requeueOnNewJob enqueues the task's next attempt on a new River job that
+// carries on the old one's attempt count, and points the task at it; in tx.
+func (e *Engine) requeueOnNewJob(ctx context.Context, tx *sql.Tx, rec *store.Record, old *rivertype.JobRow) error {
+	args := jobArgs{TaskID: rec.ID, TimeoutMS: rec.Request.Timeout.Milliseconds()}
+	opts := &river.InsertOpts{MaxAttempts: rec.MaxAttempts}
+	attempt := rec.Attempt
+	if old != nil {
+		if err := json.Unmarshal(old.EncodedArgs, &args); err != nil {
+			return fmt.Errorf("reading the job of task %s: %w", rec.ID, err)
+		}
+		opts.MaxAttempts, opts.Priority, opts.Queue = old.MaxAttempts, old.Priority, old.Queue
+		attempt = max(attempt, old.Attempt)
+	}
+	res, err := e.river.InsertTx(ctx, tx, args, opts)
+	if err != nil {
+		return fmt.Errorf("requeueing task %s: %w", rec.ID, err)
+	}
+	// River counts an attempt at each fetch; start from the attempts used.
+	if _, err := tx.ExecContext(ctx, `UPDATE river_job SET attempt = $1 WHERE id = $2`, attempt, res.Job.ID); err != nil {
+		return err
+	}
+	return e.store.SetJob(ctx, tx, rec.ID, res.Job.ID)
 }
 
-func hostname() string {
+// retireJob finishes a running job in River with state (discarded or
+// cancelled) when its worker is gone; in q. It reports whether the job was
+// still running.
+func (e *Engine) retireJob(ctx context.Context, q store.Querier, jobID int64, state rivertype.JobState) (bool, error) {
+	if state != rivertype.JobStateDiscarded && state != rivertype.JobStateCancelled {
+		return false, fmt.Errorf("retiring a job as %s: not a final state", state)
+	}
+	now := `datetime('now', 'subsec')` // River's own format on SQLite
+	if e.db.Postgres {
+		now = `now()`
+	}
+	r, err := q.ExecContext(ctx, `UPDATE river_job SET state = '`+string(state)+`', finalized_at = `+now+`
+		WHERE id = $1 AND state = 'running'`, jobID)
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
+}
+
+// endSilent records the final state of a task whose attempt fell silent
+// before the heartbeat timeout, and retires its job; a worker that beats
+// again meanwhile keeps the task.
+func (e *Engine) endSilent(ctx context.Context, rec *store.Record, silentBefore time.Time, state handofftype.State, res *handofftype.Result) error {
+	tx, err := e.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	lost := store.Lease{TaskID: rec.ID, Attempt: rec.Attempt}
+	ok, err := e.store.FinishSilent(ctx, tx, lost, silentBefore, state, res, time.Now())
+	if err != nil || !ok {
+		return err
+	}
+	jobState := rivertype.JobStateDiscarded
+	if state == handofftype.StateCancelled {
+		jobState = rivertype.JobStateCancelled
+	}
+	if _, err := e.retireJob(ctx, tx, rec.JobID, jobState); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	e.finished(ctx, rec)
+	return nil
+}
+
+// Hostname is this machine's name, or "" when the system gives none.
+func Hostname() string {
 	h, _ := os.Hostname()
 	return h
 }

@@ -5,17 +5,52 @@ import (
 	"time"
 )
 
-// RegisterWorker records a live worker process.
-func (s *Store) RegisterWorker(ctx context.Context, id string, pid int, host string, now time.Time) error {
-	_, err := s.DB.ExecContext(ctx, `INSERT INTO handoff_worker (id, pid, host, started_at, heartbeat_at)
-		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
-		id, pid, host, now.UnixMilli())
+// RegisterWorker records a live worker process and what it can serve
+// (capabilities, JSON).
+func (s *Store) RegisterWorker(ctx context.Context, id string, pid int, host, capabilities string, now time.Time) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO handoff_worker (id, pid, host, started_at, heartbeat_at, capabilities)
+		VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, capabilities = excluded.capabilities`,
+		id, pid, host, now.UnixMilli(), capabilities)
 	return err
 }
 
-// WorkerHeartbeat refreshes a worker's heartbeat.
-func (s *Store) WorkerHeartbeat(ctx context.Context, id string, now time.Time) error {
-	_, err := s.DB.ExecContext(ctx, `UPDATE handoff_worker SET heartbeat_at = $1 WHERE id = $2`, now.UnixMilli(), id)
+// Worker is a worker's record.
+type Worker struct {
+	ID           string
+	PID          int
+	Host         string
+	StartedAt    time.Time
+	HeartbeatAt  time.Time
+	Capabilities string // JSON, as the worker recorded it
+	Running      int    // tasks it ran at its last heartbeat
+}
+
+// Workers lists the workers whose heartbeat is newer than since, oldest
+// first.
+func (s *Store) Workers(ctx context.Context, since time.Time) ([]Worker, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, pid, host, started_at, heartbeat_at, capabilities, running
+		FROM handoff_worker WHERE heartbeat_at >= $1 ORDER BY started_at, id`, since.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ws []Worker
+	for rows.Next() {
+		var w Worker
+		var started, beat int64
+		if err := rows.Scan(&w.ID, &w.PID, &w.Host, &started, &beat, &w.Capabilities, &w.Running); err != nil {
+			return nil, err
+		}
+		w.StartedAt, w.HeartbeatAt = time.UnixMilli(started), time.UnixMilli(beat)
+		ws = append(ws, w)
+	}
+	return ws, rows.Err()
+}
+
+// WorkerHeartbeat refreshes a worker's heartbeat and the number of tasks
+// it runs.
+func (s *Store) WorkerHeartbeat(ctx context.Context, id string, running int, now time.Time) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE handoff_worker SET heartbeat_at = $1, running = $2 WHERE id = $3`, now.UnixMilli(), running, id)
 	return err
 }
 

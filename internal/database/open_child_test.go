@@ -1,4 +1,4 @@
-package engine_test
+package database_test
 
 import (
 	"context"
@@ -10,7 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/handoff-dev/handoff/internal/engine"
+	"github.com/handoff-dev/handoff/internal/database"
+	"github.com/handoff-dev/handoff/internal/testenv"
 )
 
 // openChildEnv makes the test binary, run again, open one database and exit:
@@ -19,7 +20,7 @@ const openChildEnv = "HANDOFF_TEST_OPEN_CHILD"
 
 func TestMain(m *testing.M) {
 	if url := os.Getenv(openChildEnv); url != "" {
-		db, err := engine.Open(context.Background(), url)
+		db, err := database.Open(context.Background(), url, database.Options{})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 // migrations, one transaction each, could interleave.
 func TestConcurrentOpensOfNewDatabase(t *testing.T) {
 	t.Parallel()
-	for name, mk := range databases(t) {
+	for name, mk := range testenv.Databases() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			rounds := 10
@@ -61,7 +62,7 @@ func TestConcurrentOpensOfNewDatabase(t *testing.T) {
 				for i, e := range errs {
 					require.Empty(t, e, "round %d, process %d", round, i)
 				}
-				db, err := engine.Open(context.Background(), url)
+				db, err := database.Open(context.Background(), url, database.Options{})
 				require.NoError(t, err)
 				var n int
 				require.NoError(t, db.SQL.QueryRow(`SELECT count(*) FROM handoff_task`).Scan(&n))
