@@ -54,7 +54,9 @@ func (s *Summary) StageTime() time.Duration {
 // OneAtATime estimates the wall time of the same work done one step after
 // another: run and generate stages as measured plus each task's own run time
 // (agent and verification), back to back. Collect stages only wait, so they
-// add nothing. In blocking mode it is close to the measured wall time.
+// add nothing. It is an estimate only: in a parallel run the task times were
+// measured while tasks shared the machine, so they overstate a blocking run.
+// Savings are never computed from it (see Saved).
 func (s *Summary) OneAtATime() time.Duration {
 	var sum time.Duration
 	for _, r := range s.Stages {
@@ -66,20 +68,28 @@ func (s *Summary) OneAtATime() time.Duration {
 		return sum // generate stages already include their tasks
 	}
 	for _, t := range s.Tasks {
-		sum += t.runTime()
+		sum += t.RunTime()
 	}
 	return sum
 }
 
-// Saved is OneAtATime minus the wall time, never below zero.
-func (s *Summary) Saved() time.Duration {
-	return max(0, s.OneAtATime()-s.Wall)
+// Saved is the measured saving of a parallel run: the recorded blocking
+// run's wall time minus this run's (negative when this run was slower). ok
+// is false when no blocking run of the pipeline was recorded: then there is
+// no measured figure to give.
+func (s *Summary) Saved() (saved time.Duration, ok bool) {
+	if s.Mode != ModeParallel || s.Blocking == nil {
+		return 0, false
+	}
+	// Both walls at the recorded precision, so the figure is exactly the
+	// difference of the two reported wall_ms.
+	return s.Blocking.Wall - s.Wall.Truncate(time.Millisecond), true
 }
 
-// runTime is how long the task ran once a worker took it.
-func (t *TaskRecord) runTime() time.Duration {
-	if t.Result != nil && t.Result.Timings.RunMS > 0 {
-		return time.Duration(t.Result.Timings.RunMS) * time.Millisecond
+// RunTime is how long the task ran once a worker took it.
+func (t *TaskRecord) RunTime() time.Duration {
+	if t.Result != nil && t.Result.Timings.Run > 0 {
+		return t.Result.Timings.Run
 	}
 	if t.Status != nil && t.Status.StartedAt != nil && t.Status.CompletedAt != nil {
 		return t.Status.CompletedAt.Sub(*t.Status.StartedAt)
@@ -87,10 +97,10 @@ func (t *TaskRecord) runTime() time.Duration {
 	return 0
 }
 
-// span returns the task's queued, started and ended offsets from the run's
-// start. started is -1 when unknown; ended is the run's wall time when the
-// task had not finished.
-func (s *Summary) taskSpan(t *TaskRecord) (queued, started, ended time.Duration) {
+// TaskSpan returns the task's queued, started and ended offsets from the
+// run's start. started is -1 when unknown; ended is the run's wall time when
+// the task had not finished.
+func (s *Summary) TaskSpan(t *TaskRecord) (queued, started, ended time.Duration) {
 	queued, started, ended = t.Submitted, -1, s.Wall
 	if t.Status == nil {
 		return

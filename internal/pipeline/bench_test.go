@@ -1,9 +1,8 @@
-package pipeline
+package pipeline_test
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
+	"github.com/handoff-dev/handoff/internal/pipeline"
 	"github.com/handoff-dev/handoff/internal/testenv"
 )
 
@@ -63,13 +63,13 @@ func benchScheduler(b *testing.B, width, depth int) {
 	if err := os.WriteFile(file, []byte(yml), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	p, err := Load(file)
+	p, err := pipeline.Load(file)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		s, err := Run(context.Background(), Options{Pipeline: p, Workspace: dir, Stdout: io.Discard, Stderr: io.Discard, LogDir: filepath.Join(dir, "logs")})
+		s, err := pipeline.Run(context.Background(), pipeline.Options{Pipeline: p, Workspace: dir, LogDir: filepath.Join(dir, "logs")})
 		if err != nil || !s.OK() {
 			b.Fatalf("run failed: %v", err)
 		}
@@ -140,13 +140,13 @@ func BenchmarkScenario(b *testing.B) {
 
 func scenarioCopy(b *testing.B) string {
 	dir := filepath.Join(b.TempDir(), "inventory")
-	if err := os.CopyFS(dir, os.DirFS(exampleDir)); err != nil {
+	if err := os.CopyFS(dir, os.DirFS(inventory)); err != nil {
 		b.Fatal(err)
 	}
 	return dir
 }
 
-func scenarioRun(b *testing.B, blocking, atStart bool) *Summary {
+func scenarioRun(b *testing.B, blocking, atStart bool) *pipeline.Summary {
 	dir := scenarioCopy(b)
 	if atStart {
 		file := filepath.Join(dir, "benchmark.yml")
@@ -164,15 +164,14 @@ func scenarioRun(b *testing.B, blocking, atStart bool) *Summary {
 		}
 	}
 	tasks := &memTasks{root: context.Background(), tasks: map[string]*memTask{}, slots: make(chan struct{}, 5),
-		work: func(ctx context.Context, r task.Request) *task.Result {
+		work: func(ctx context.Context, r handofftype.Request) *handofftype.Result {
 			select {
 			case <-time.After(6 * time.Second): // the scripted agent's think time
 			case <-ctx.Done():
 			}
 			return runScriptedAgent(ctx, r)
 		}}
-	s, err := Run(context.Background(), Options{File: filepath.Join(dir, "benchmark.yml"), Tasks: tasks, Blocking: blocking,
-		Stdout: io.Discard, Stderr: io.Discard})
+	s, err := pipeline.Run(context.Background(), pipeline.Options{File: filepath.Join(dir, "benchmark.yml"), Tasks: tasks, Blocking: blocking})
 	if err != nil || !s.OK() {
 		b.Fatalf("scenario (blocking=%v) failed: %v", blocking, err)
 	}

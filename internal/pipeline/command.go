@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/handoff-dev/handoff/internal/sandbox"
 )
 
 // commandResult says how a stage's command ended.
@@ -30,7 +32,9 @@ func runCommand(ctx context.Context, script, dir string, env []string, timeout, 
 	cmd.Env = env
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := sandbox.OwnGroup(cmd); err != nil {
+		return commandResult{ExitCode: -1}, err
+	}
 	// A writer that is not an *os.File is fed by a copying goroutine that a
 	// grandchild could keep open; stop waiting for it soon after the kill.
 	cmd.WaitDelay = grace + time.Second
@@ -58,19 +62,19 @@ func runCommand(ctx context.Context, script, dir string, env []string, timeout, 
 		case <-timer:
 			res.TimedOut = true
 		}
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		sandbox.SignalGroup(pgid, syscall.SIGTERM)
 		t := time.NewTimer(grace)
 		defer t.Stop()
 		select {
 		case <-exited:
 		case <-t.C:
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			sandbox.SignalGroup(pgid, syscall.SIGKILL)
 		}
 	}()
 	err := cmd.Wait()
 	close(exited)
 	<-watched
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	sandbox.SignalGroup(pgid, syscall.SIGKILL)
 	res.ExitCode = cmd.ProcessState.ExitCode()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) && !errors.Is(err, exec.ErrWaitDelay) {

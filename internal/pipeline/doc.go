@@ -14,8 +14,11 @@
 // cycles, needs naming no stage, and collects naming no generate stage are
 // reported with file:line and the fix. Run schedules the stages as soon as
 // their needs are done (or one at a time in blocking mode, the old way, for
-// comparison), shows a live view, and returns a Summary that renders as a
-// text timeline, JSON report, SVG or HTML picture and Markdown step summary.
+// comparison), tells a Display what happens, and returns a Summary: the
+// run's record, with its figures (critical path, saving) and its JSON form.
+// Package report draws the live view and renders the Summary for people and
+// CI systems (text timeline, SVG or HTML picture, Markdown step summary,
+// JUnit XML); this package renders nothing.
 //
 // The package talks to the task engine through the small Tasks interface, so
 // it does not import the public handoff package (which imports it).

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/handoff-dev/handoff/internal/verify"
 )
 
 var (
@@ -126,32 +128,35 @@ func skippedDir(name string) bool {
 }
 
 // notAModule says why a file is not a module ("is a test file", ...), or "".
+// Which language a file is and what counts as a test file are verify's
+// rules, the ones Submit applies; code in tests directories and generated
+// code are what a glob leaves out on top.
 func notAModule(full, rel string) string {
-	base := path.Base(rel)
-	switch path.Ext(base) {
-	case ".go":
-		if strings.HasSuffix(base, "_test.go") {
-			return "is a test file"
-		}
-		if isGeneratedGo(full) {
-			return "is generated code (it says DO NOT EDIT)"
-		}
-	case ".py":
-		if strings.HasPrefix(base, "test_") || strings.HasSuffix(base, "_test.py") || base == "conftest.py" {
-			return "is a test file"
-		}
-		for _, dir := range strings.Split(path.Dir(rel), "/") {
-			if dir == "tests" || dir == "test" {
-				return "lies in a tests directory"
-			}
-		}
-		if isGeneratedPython(full) {
-			return "is generated code"
-		}
-	default:
+	lang := verify.FileLanguage(rel)
+	switch {
+	case lang == "":
 		return "is neither Go nor Python source"
+	case verify.IsTestFile(lang, rel):
+		return "is a test file"
+	case lang == verify.LanguagePython && inTestsDir(rel):
+		return "lies in a tests directory"
+	case lang == verify.LanguageGo && isGeneratedGo(full):
+		return "is generated code (it says DO NOT EDIT)"
+	case lang == verify.LanguagePython && isGeneratedPython(full):
+		return "is generated code"
 	}
 	return ""
+}
+
+// inTestsDir tells whether rel lies in a tests or test directory, where
+// Python projects keep test code.
+func inTestsDir(rel string) bool {
+	for _, dir := range strings.Split(path.Dir(rel), "/") {
+		if dir == "tests" || dir == "test" {
+			return true
+		}
+	}
+	return false
 }
 
 func isGoPackage(dir string) bool {
@@ -160,7 +165,7 @@ func isGoPackage(dir string) bool {
 		return false
 	}
 	for _, e := range entries {
-		if !e.IsDir() && path.Ext(e.Name()) == ".go" && notAModule(filepath.Join(dir, e.Name()), e.Name()) == "" {
+		if !e.IsDir() && verify.IsGoSource(e.Name()) && notAModule(filepath.Join(dir, e.Name()), e.Name()) == "" {
 			return true
 		}
 	}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"io"
 	"log/slog"
 	"time"
 )
@@ -27,24 +26,16 @@ type Options struct {
 	// Detach leaves submitted tasks running when ctx is cancelled, instead
 	// of cancelling them. Stage commands are stopped either way.
 	Detach bool
-	// ReportPath, when set, receives the run as JSON.
-	ReportPath string
-	// TimelinePath, when set, receives the timeline as a picture: .svg, or
-	// .html for a page with the picture and the summary tables.
-	TimelinePath string
-	// StepSummaryPath receives a Markdown summary, appended. Default: the
-	// GITHUB_STEP_SUMMARY variable of Environ, if set.
-	StepSummaryPath string
 	// LogDir holds one log file per run stage. Default:
 	// <workspace>/.handoff/runs/<run ID>.
 	LogDir string
 	// Environ is the environment run stages inherit before the pipeline's
 	// and the stage's env are added. Nil means os.Environ().
 	Environ []string
-	// Stdout receives the final timeline and summary; Stderr the live view
-	// and events (redrawn in place when it is a terminal). Nil discards.
-	Stdout io.Writer
-	Stderr io.Writer
+	// Display shows the run while it goes (report.Live on stderr, for the
+	// command line). Nil shows nothing. What the run ends with is the
+	// Summary Run returns; package report renders it.
+	Display Display
 	// Tasks is the task engine; required when the pipeline has generate
 	// stages.
 	Tasks Tasks
@@ -69,11 +60,4 @@ func (o Options) pollInterval() time.Duration {
 		return o.PollInterval
 	}
 	return time.Second
-}
-
-func orDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
-	}
-	return w
 }

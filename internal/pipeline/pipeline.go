@@ -82,8 +82,9 @@ type GenerateSpec struct {
 	Agent string
 	// Model is passed to the agent.
 	Model string
-	// Output is a pattern for the output path with {dir}, {file}, {stem}
-	// and {ext} placeholders; empty means the language's convention.
+	// Output is a pattern for the output path with {dir}, {file} and
+	// {stem} placeholders; empty means the language's convention. It must
+	// name a test file where verify.CheckOutput lets kept tests land.
 	Output string
 	// Line of the modules: key, for errors found when the stage runs.
 	ModulesLine int

@@ -3,7 +3,7 @@ package pipeline
 import (
 	"time"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
 )
 
 // StageStatus is where a stage is in a run.
@@ -49,8 +49,9 @@ func (s *StageRecord) Duration() time.Duration {
 	return s.End - s.Start
 }
 
-// ok says whether stages that need this one may run.
-func (s *StageRecord) ok() bool {
+// OK says whether stages that need this one may run: it succeeded, or
+// failed with continue-on-error.
+func (s *StageRecord) OK() bool {
 	return s.Status == StageSucceeded || (s.Status == StageFailed && s.AllowedFailure)
 }
 
@@ -62,30 +63,30 @@ type TaskRecord struct {
 	// Submitted is the offset at which Submit returned.
 	Submitted time.Duration
 	// Status is the last status read; Result is set once collected.
-	Status *task.Status
-	Result *task.Result
+	Status *handofftype.Status
+	Result *handofftype.Result
 	// WaitError says why a collect did not get the result (timeout, error).
 	WaitError string
 }
 
 // State is the task's last known state.
-func (t *TaskRecord) State() task.State {
+func (t *TaskRecord) State() handofftype.State {
 	switch {
 	case t.Result != nil:
-		return t.Result.Status
+		return t.Result.State
 	case t.Status != nil:
 		return t.Status.State
 	default:
-		return task.StateQueued
+		return handofftype.StateQueued
 	}
 }
 
 // Succeeded says whether the task completed with success.
 func (t *TaskRecord) Succeeded() bool {
 	if t.Result != nil {
-		return t.Result.Status == task.StateCompleted && t.Result.Success
+		return t.Result.State == handofftype.StateCompleted && t.Result.Success
 	}
-	return t.Status != nil && t.Status.State == task.StateCompleted && t.Status.Success != nil && *t.Status.Success
+	return t.Status != nil && t.Status.State == handofftype.StateCompleted && t.Status.Success != nil && *t.Status.Success
 }
 
 // Mode says how a run schedules stages.
@@ -116,6 +117,10 @@ type Summary struct {
 	Interrupted bool
 	// Detached says tasks were left running when the run was interrupted.
 	Detached bool
+	// Blocking is the latest recorded blocking run of the same pipeline in
+	// the same workspace (parallel runs only; nil when none was recorded):
+	// the saving is measured against it.
+	Blocking *BlockingRun
 }
 
 // Stage returns the record of the named stage, or nil.
@@ -135,7 +140,7 @@ func (s *Summary) OK() bool {
 		return false
 	}
 	for _, r := range s.Stages {
-		if !r.ok() {
+		if !r.OK() {
 			return false
 		}
 	}

@@ -5,33 +5,36 @@ import (
 	"io"
 	"time"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
 )
 
 // Report is the JSON form of a Summary (--report FILE.json). Offsets and
 // durations are milliseconds from the run's start.
 type Report struct {
-	Pipeline       string         `json:"pipeline"`
-	File           string         `json:"file"`
-	RunID          string         `json:"run_id"`
-	Mode           Mode           `json:"mode"`
-	Concurrency    int            `json:"concurrency,omitempty"`
-	MaxParallel    int            `json:"max_parallel,omitempty"`
-	StartedAt      time.Time      `json:"started_at"`
-	WallMS         int64          `json:"wall_ms"`
-	CriticalPath   []string       `json:"critical_path"`
-	CriticalPathMS int64          `json:"critical_path_ms"`
-	StageTimeMS    int64          `json:"stage_time_ms"`
-	OneAtATimeMS   int64          `json:"one_at_a_time_ms"`
-	SavedMS        int64          `json:"saved_ms"`
-	OK             bool           `json:"ok"`
-	ExitCode       int            `json:"exit_code"`
-	Interrupted    bool           `json:"interrupted,omitempty"`
-	Detached       bool           `json:"detached,omitempty"`
-	LogDir         string         `json:"log_dir"`
-	Stages         []StageReport  `json:"stages"`
-	Tasks          []TaskReport   `json:"tasks"`
-	Modules        []ModuleReport `json:"modules"`
+	Pipeline       string    `json:"pipeline"`
+	File           string    `json:"file"`
+	RunID          string    `json:"run_id"`
+	Mode           Mode      `json:"mode"`
+	Concurrency    int       `json:"concurrency,omitempty"`
+	MaxParallel    int       `json:"max_parallel,omitempty"`
+	StartedAt      time.Time `json:"started_at"`
+	WallMS         int64     `json:"wall_ms"`
+	CriticalPath   []string  `json:"critical_path"`
+	CriticalPathMS int64     `json:"critical_path_ms"`
+	StageTimeMS    int64     `json:"stage_time_ms"`
+	// OneAtATimeMS is an estimate (Summary.OneAtATime), never a measurement.
+	OneAtATimeMS int64 `json:"one_at_a_time_ms"`
+	// SavedMS is measured against BlockingRun; 0 when none was recorded.
+	SavedMS     int64          `json:"saved_ms"`
+	BlockingRun *BlockingRun   `json:"blocking_run,omitempty"`
+	OK          bool           `json:"ok"`
+	ExitCode    int            `json:"exit_code"`
+	Interrupted bool           `json:"interrupted,omitempty"`
+	Detached    bool           `json:"detached,omitempty"`
+	LogDir      string         `json:"log_dir"`
+	Stages      []StageReport  `json:"stages"`
+	Tasks       []TaskReport   `json:"tasks"`
+	Modules     []ModuleReport `json:"modules"`
 }
 
 // StageReport is one stage in a Report.
@@ -53,17 +56,17 @@ type StageReport struct {
 
 // TaskReport is one task in a Report, with its result once collected.
 type TaskReport struct {
-	ID          string       `json:"task_id"`
-	Stage       string       `json:"stage"`
-	Module      string       `json:"module"`
-	State       task.State   `json:"status"`
-	SubmittedMS int64        `json:"submitted_ms"`
-	StartMS     *int64       `json:"start_ms"`
-	EndMS       *int64       `json:"end_ms"`
-	RunMS       int64        `json:"run_ms"`
-	WaitError   string       `json:"wait_error,omitempty"`
-	Status      *task.Status `json:"last_status,omitempty"`
-	Result      *task.Result `json:"result,omitempty"`
+	ID          string              `json:"task_id"`
+	Stage       string              `json:"stage"`
+	Module      string              `json:"module"`
+	State       handofftype.State   `json:"status"`
+	SubmittedMS int64               `json:"submitted_ms"`
+	StartMS     *int64              `json:"start_ms"`
+	EndMS       *int64              `json:"end_ms"`
+	RunMS       int64               `json:"run_ms"`
+	WaitError   string              `json:"wait_error,omitempty"`
+	Status      *handofftype.Status `json:"last_status,omitempty"`
+	Result      *handofftype.Result `json:"result,omitempty"`
 }
 
 // ModuleReport is one module's outcome in a Report.
@@ -94,9 +97,12 @@ func (s *Summary) Report() Report {
 		Pipeline: s.Pipeline, File: s.File, RunID: s.RunID, Mode: s.Mode, Concurrency: s.Concurrency,
 		MaxParallel: s.MaxParallel, StartedAt: s.Started, WallMS: ms(s.Wall),
 		CriticalPath: path, CriticalPathMS: ms(cp), StageTimeMS: ms(s.StageTime()),
-		OneAtATimeMS: ms(s.OneAtATime()), SavedMS: ms(s.Saved()), OK: s.OK(), ExitCode: s.ExitCode(),
+		OneAtATimeMS: ms(s.OneAtATime()), OK: s.OK(), ExitCode: s.ExitCode(),
 		Interrupted: s.Interrupted, Detached: s.Detached, LogDir: s.LogDir,
 		Stages: []StageReport{}, Tasks: []TaskReport{}, Modules: []ModuleReport{},
+	}
+	if saved, ok := s.Saved(); ok {
+		rep.SavedMS, rep.BlockingRun = ms(saved), s.Blocking
 	}
 	for _, r := range s.Stages {
 		sr := StageReport{
@@ -113,10 +119,10 @@ func (s *Summary) Report() Report {
 		rep.Stages = append(rep.Stages, sr)
 	}
 	for _, t := range s.Tasks {
-		_, started, ended := s.taskSpan(t)
+		_, started, ended := s.TaskSpan(t)
 		tr := TaskReport{
 			ID: t.ID, Stage: t.Stage, Module: t.Module, State: t.State(), SubmittedMS: ms(t.Submitted),
-			RunMS: ms(t.runTime()), WaitError: t.WaitError, Status: t.Status, Result: t.Result,
+			RunMS: ms(t.RunTime()), WaitError: t.WaitError, Status: t.Status, Result: t.Result,
 		}
 		if started >= 0 {
 			tr.StartMS = msPtr(started)

@@ -4,14 +4,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/handoff-dev/handoff/handofftype"
+	"github.com/handoff-dev/handoff/internal/workspace"
 )
 
 // Run runs a pipeline: each stage starts as soon as the stages it needs have
@@ -21,22 +26,178 @@ import (
 // (or left running with Options.Detach).
 //
 // The error is for a run that could not start (an invalid file matches
-// ErrInvalid) or outputs that could not be written; stage failures and
-// interruption are in the Summary, whose ExitCode says how the run ended.
+// ErrInvalid); stage failures and interruption are in the Summary, whose
+// ExitCode says how the run ended and which package report renders.
 func Run(ctx context.Context, o Options) (*Summary, error) {
-	p := o.Pipeline
-	if p == nil {
-		var err error
-		if p, err = Load(o.File); err != nil {
-			return nil, err
-		}
-	}
-	r, err := newRunner(o, p)
+	p, err := o.load()
 	if err != nil {
 		return nil, err
 	}
+	workspace, err := o.workspace(p)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRunner(o, p, workspace, workspace)
+	if err != nil {
+		return nil, err
+	}
+	return r.finish(ctx)
+}
+
+// finish runs r to its end; a blocking run that succeeded is recorded.
+func (r *runner) finish(ctx context.Context) (*Summary, error) {
 	r.run(ctx)
-	return r.sum, r.writeOutputs()
+	return r.sum, nil
+}
+
+// load returns the pipeline to run: o.Pipeline, or o.File loaded.
+func (o Options) load() (*Pipeline, error) {
+	if o.Pipeline != nil {
+		return o.Pipeline, nil
+	}
+	return Load(o.File)
+}
+
+// workspace returns the run's workspace, absolute: o.Workspace, or the
+// directory holding the pipeline file.
+func (o Options) workspace(p *Pipeline) (string, error) {
+	workspace := o.Workspace
+	if workspace == "" {
+		workspace = filepath.Dir(p.File)
+	}
+	workspace, err := filepath.Abs(workspace)
+	if err != nil {
+		return "", fmt.Errorf("workspace: %w", err)
+	}
+	if fi, err := os.Stat(workspace); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("workspace %s is not a directory; pass an existing one", workspace)
+	}
+	return workspace, nil
+}
+
+// Comparison is a pipeline run both ways on the same work (Compare): the
+// old way, one stage at a time, then in parallel.
+type Comparison struct {
+	// Workspace is the user's workspace, which both runs copied.
+	Workspace string
+	// Blocking is the blocking run.
+	Blocking *Summary
+	// Parallel is the parallel run, whose Saved is measured against
+	// Blocking when that run succeeded; nil when Blocking was interrupted.
+	Parallel *Summary
+}
+
+// ExitCode is ExitInterrupted when either run was interrupted, ExitFailed
+// when either failed, else ExitOK.
+func (c *Comparison) ExitCode() int {
+	codes := []int{c.Blocking.ExitCode()}
+	if c.Parallel != nil {
+		codes = append(codes, c.Parallel.ExitCode())
+	}
+	worst := ExitOK
+	for _, code := range codes {
+		switch {
+		case code == ExitInterrupted:
+			return ExitInterrupted
+		case code != ExitOK:
+			worst = code
+		}
+	}
+	return worst
+}
+
+// WriteJSON writes both runs' reports as one object: {"blocking": Report,
+// "parallel": Report}; the parallel report's saved_ms is the measured
+// saving.
+func (c *Comparison) WriteJSON(w io.Writer) error {
+	out := map[string]*Report{}
+	for name, s := range map[string]*Summary{"blocking": c.Blocking, "parallel": c.Parallel} {
+		if s != nil {
+			rep := s.Report()
+			out[name] = &rep
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// Compare runs the pipeline the old way (one stage at a time, as with
+// Options.Blocking) and then in parallel, each in its own scratch copy of
+// the workspace taken from one snapshot of it (as a task's snapshot:
+// in git, tracked and untracked files that are not ignored), so that both
+// runs start from the same files and neither changes the user's: stage
+// commands and applied tests land in the copies, which are removed at the
+// end. Stage logs go to the workspace's .handoff/runs as usual, and a
+// blocking run in which every stage succeeded is recorded there as Run
+// records one, so the parallel run's Saved is exactly the difference of
+// the two measured wall times (and later parallel runs compare with it
+// too). When the blocking run did not succeed, no saving is measured.
+//
+// o.Blocking and o.Detach are ignored (tasks still live when the run is
+// interrupted are cancelled: their copy is about to go). report.WriteComparison
+// shows both runs.
+func Compare(ctx context.Context, o Options) (*Comparison, error) {
+	p, err := o.load()
+	if err != nil {
+		return nil, err
+	}
+	home, err := o.workspace(p)
+	if err != nil {
+		return nil, err
+	}
+	root, err := workspace.Root(home)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(root, home)
+	if err != nil {
+		return nil, err
+	}
+	scratch, err := os.MkdirTemp("", "handoff-compare-")
+	if err != nil {
+		return nil, fmt.Errorf("making the scratch copies: %w", err)
+	}
+	defer os.RemoveAll(scratch)
+	snap, err := workspace.Take(ctx, root, "compare-"+newRunID())
+	if err != nil {
+		return nil, fmt.Errorf("copying the workspace: %w", err)
+	}
+	defer snap.Release(context.WithoutCancel(ctx)) //nolint:errcheck // best effort: a ref or copy left behind is harmless
+	c := &Comparison{Workspace: home}
+	for _, mode := range []Mode{ModeBlocking, ModeParallel} {
+		copyRoot := filepath.Join(scratch, string(mode), "workspace")
+		if err := snap.Materialize(ctx, copyRoot); err != nil {
+			return c, fmt.Errorf("copying the workspace for the %s run: %w", mode, err)
+		}
+		ro := o
+		ro.Blocking, ro.Detach = mode == ModeBlocking, false
+		if o.LogDir != "" {
+			ro.LogDir = filepath.Join(o.LogDir, string(mode))
+		}
+		r, err := newRunner(ro, p, filepath.Join(copyRoot, rel), home)
+		if err != nil {
+			return c, err
+		}
+		if mode == ModeParallel {
+			// Against this comparison's blocking run only: one that failed
+			// recorded nothing, and an older record is another run's.
+			if b := r.sum.Blocking; b == nil || !c.Blocking.OK() || b.RunID != c.Blocking.RunID {
+				r.sum.Blocking = nil
+			}
+		}
+		r.event("%s run, in a scratch copy of %s", mode, home)
+		s, err := r.finish(ctx)
+		if mode == ModeBlocking {
+			c.Blocking = s
+		} else {
+			c.Parallel = s
+		}
+		if err != nil || s.Interrupted {
+			return c, err
+		}
+	}
+	return c, nil
 }
 
 // runner holds one run's state. mu guards the records in sum.
@@ -44,27 +205,20 @@ type runner struct {
 	o         Options
 	p         *Pipeline
 	workspace string
+	home      string // the user's workspace: blocking records and stage logs (the workspace itself but in Compare)
 	log       *slog.Logger
 	sum       *Summary
 	start     time.Time
-	view      *liveView
+	display   Display
 
 	mu      sync.Mutex
 	records map[string]*StageRecord
 }
 
-func newRunner(o Options, p *Pipeline) (*runner, error) {
-	workspace := o.Workspace
-	if workspace == "" {
-		workspace = filepath.Dir(p.File)
-	}
-	workspace, err := filepath.Abs(workspace)
-	if err != nil {
-		return nil, fmt.Errorf("workspace: %w", err)
-	}
-	if fi, err := os.Stat(workspace); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("workspace %s is not a directory; pass an existing one", workspace)
-	}
+// newRunner prepares a run of p in workspace, an existing absolute
+// directory; home is the workspace whose .handoff/runs holds the run's logs
+// and blocking records.
+func newRunner(o Options, p *Pipeline, workspace, home string) (*runner, error) {
 	for _, s := range p.Stages {
 		if s.Kind == KindGenerate && o.Tasks == nil {
 			return nil, fmt.Errorf("%s: stage %q submits tasks, but the run has no task engine (Options.Tasks)", p.File, s.Name)
@@ -81,21 +235,27 @@ func newRunner(o Options, p *Pipeline) (*runner, error) {
 	id := newRunID()
 	logDir := o.LogDir
 	if logDir == "" {
-		logDir = filepath.Join(workspace, ".handoff", "runs", id)
+		logDir = filepath.Join(home, ".handoff", "runs", id)
 	}
 	r := &runner{
-		o: o, p: p, workspace: workspace, log: log, records: map[string]*StageRecord{},
+		o: o, p: p, workspace: workspace, home: home, log: log, records: map[string]*StageRecord{},
 		sum: &Summary{
 			Pipeline: p.Name, File: p.File, RunID: id, Mode: mode, Concurrency: p.Concurrency,
 			MaxParallel: o.MaxParallel, LogDir: logDir,
 		},
+	}
+	if mode == ModeParallel {
+		r.sum.Blocking = loadBlockingRun(home, p.Name)
 	}
 	for _, s := range p.Stages {
 		rec := &StageRecord{Name: s.Name, Kind: s.Kind, Needs: s.Needs, Status: StagePending}
 		r.records[s.Name] = rec
 		r.sum.Stages = append(r.sum.Stages, rec)
 	}
-	r.view = newLiveView(orDiscard(o.Stderr), r.liveLines)
+	r.display = o.Display
+	if r.display == nil {
+		r.display = noDisplay{}
+	}
 	return r, nil
 }
 
@@ -107,10 +267,36 @@ func newRunID() string {
 
 func (r *runner) since() time.Duration { return time.Since(r.start) }
 
+// event tells the display what happened.
+func (r *runner) event(format string, args ...any) {
+	r.display.Event(fmt.Sprintf(format, args...))
+}
+
+// active returns a copy of the run's record as it stands, for the display:
+// its identity, start, stages and tasks (the figures of the end are not in
+// yet).
+func (r *runner) active() *Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Summary{Pipeline: r.sum.Pipeline, File: r.sum.File, RunID: r.sum.RunID, Mode: r.sum.Mode, Started: r.sum.Started,
+		LogDir: r.sum.LogDir}
+	s.Stages = make([]*StageRecord, len(r.sum.Stages))
+	for i, rec := range r.sum.Stages {
+		c := *rec
+		s.Stages[i] = &c
+	}
+	s.Tasks = make([]*TaskRecord, len(r.sum.Tasks))
+	for i, t := range r.sum.Tasks {
+		c := *t
+		s.Tasks[i] = &c
+	}
+	return &s
+}
+
 func (r *runner) run(ctx context.Context) {
 	r.start = time.Now()
 	r.sum.Started = r.start
-	r.view.start()
+	r.display.Start(r.active)
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	polled := make(chan struct{})
 	go func() {
@@ -123,7 +309,10 @@ func (r *runner) run(ctx context.Context) {
 	stopPolling()
 	<-polled
 	r.settleTasks(ctx)
-	r.view.stop()
+	if err := recordBlockingRun(r.home, r.sum); err != nil {
+		r.event("%v", err)
+	}
+	r.display.Stop()
 }
 
 // schedule starts stages as their needs finish until none is left to start.
@@ -163,7 +352,7 @@ func (r *runner) schedule(ctx context.Context) {
 			running--
 		case <-ctxDone:
 			ctxDone = nil
-			r.view.event("interrupted: stopping running stages")
+			r.event("interrupted: stopping running stages")
 		}
 	}
 	for _, rec := range r.sum.Stages {
@@ -188,7 +377,7 @@ func (r *runner) needsState(s *Stage) (ready bool, blocker string) {
 	for _, n := range s.Needs {
 		rec := r.records[n]
 		switch {
-		case rec.ok():
+		case rec.OK():
 		case rec.Status == StagePending || rec.Status == StageRunning:
 			ready = false
 		default:
@@ -202,7 +391,7 @@ func (r *runner) startStage(ctx context.Context, s *Stage, rec *StageRecord, don
 	r.mu.Lock()
 	rec.Status, rec.Started, rec.Start = StageRunning, true, r.since()
 	r.mu.Unlock()
-	r.view.event("%s started (%s)", s.Name, s.Kind)
+	r.event("%s started (%s)", s.Name, s.Kind)
 	go func() {
 		var status StageStatus
 		var msg string
@@ -228,21 +417,10 @@ func (r *runner) finishStage(rec *StageRecord, status StageStatus, msg string) {
 	if rec.Started {
 		rec.End = r.since()
 	}
-	d := rec.Duration()
-	allowed := rec.AllowedFailure
+	done := *rec
 	r.mu.Unlock()
-	line := fmt.Sprintf("%s %s", rec.Name, status)
-	if rec.Started {
-		line += " in " + formatDuration(d)
-	}
-	if allowed {
-		line += " (continue-on-error)"
-	}
-	if msg != "" {
-		line += ": " + msg
-	}
-	r.view.event("%s", line)
-	r.log.Debug("stage finished", "stage", rec.Name, "status", status, "duration", d)
+	r.display.StageFinished(done, msg)
+	r.log.Debug("stage finished", "stage", done.Name, "status", status, "duration", done.Duration())
 }
 
 // settleTasks cancels or leaves running the tasks still live after an
@@ -270,17 +448,17 @@ func (r *runner) settleTasks(ctx context.Context) {
 		r.sum.Detached = true
 		ids := make([]string, len(live))
 		for i, t := range live {
-			ids[i] = t.ID
+			ids[i] = handofftype.ShortID(t.ID)
 		}
-		r.view.event("detached: %d task(s) keep running: %s; collect them with `handoff wait ID`", len(live), strings.Join(ids, " "))
+		r.event("detached: %d task(s) keep running: %s; collect them with `handoff wait ID`", len(live), strings.Join(ids, " "))
 		return
 	}
 	for _, t := range live {
 		if err := r.o.Tasks.Cancel(bg, t.ID); err != nil {
-			r.view.event("cancelling task %s (%s): %v", t.ID, t.Module, err)
+			r.event("cancelling task %s (%s): %v", handofftype.ShortID(t.ID), t.Module, err)
 			continue
 		}
-		r.view.event("cancelled task %s (%s)", t.ID, t.Module)
+		r.event("cancelled task %s (%s)", handofftype.ShortID(t.ID), t.Module)
 	}
 	r.refreshStatuses(bg)
 }
@@ -333,7 +511,7 @@ func (r *runner) pollTasks(ctx context.Context) {
 			t.Status = st
 			r.mu.Unlock()
 			if st.State != old {
-				r.view.event("task %s (%s) %s", t.ID, t.Module, st.State)
+				r.event("task %s (%s) %s", handofftype.ShortID(t.ID), t.Module, st.State)
 			}
 		}
 	}

@@ -1,13 +1,11 @@
-package pipeline
+package pipeline_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,20 +16,27 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
+	"github.com/handoff-dev/handoff/internal/human"
+	"github.com/handoff-dev/handoff/internal/pipeline"
+	"github.com/handoff-dev/handoff/internal/pipeline/report"
+	"github.com/handoff-dev/handoff/internal/testenv"
 )
 
-// testBundle is one run's workspace and captured output.
+// testBundle is one run's workspace and captured output: the live view on
+// stderr, as the command line shows it, and what report.Write shows and
+// writes at the end.
 type testBundle struct {
 	dir    string
-	opts   Options
+	opts   pipeline.Options
+	out    report.Outputs
 	stdout *bytes.Buffer
-	stderr *bytes.Buffer
+	stderr *testenv.Buffer
 }
 
 // setup writes yml as the pipeline file of a fresh workspace holding the
 // given files, with options for a quiet, fast run.
-func setup(t *testing.T, yml string, tasks Tasks, files ...string) *testBundle {
+func setup(t *testing.T, yml string, tasks pipeline.Tasks, files ...string) *testBundle {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range files {
@@ -40,9 +45,10 @@ func setup(t *testing.T, yml string, tasks Tasks, files ...string) *testBundle {
 	}
 	file := filepath.Join(dir, "pipeline.yml")
 	require.NoError(t, os.WriteFile(file, []byte(yml), 0o644))
-	b := &testBundle{dir: dir, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
-	b.opts = Options{
-		File: file, Tasks: tasks, Stdout: b.stdout, Stderr: b.stderr,
+	b := &testBundle{dir: dir, stdout: &bytes.Buffer{}, stderr: &testenv.Buffer{}}
+	b.out = report.Outputs{Stdout: b.stdout, Stderr: b.stderr}
+	b.opts = pipeline.Options{
+		File: file, Tasks: tasks, Display: report.NewLive(b.stderr),
 		PollInterval: 20 * time.Millisecond, KillGrace: 2 * time.Second,
 		Environ: []string{"PATH=" + os.Getenv("PATH")},
 	}
@@ -54,10 +60,13 @@ func (b *testBundle) exists(name string) bool {
 	return err == nil
 }
 
-func run(t *testing.T, b *testBundle) *Summary {
+func run(t *testing.T, b *testBundle) *pipeline.Summary {
 	t.Helper()
-	s, err := Run(context.Background(), b.opts)
+	s, err := pipeline.Run(context.Background(), b.opts)
 	require.NoError(t, err, "stderr:\n%s", b.stderr)
+	out := b.out
+	out.Environ = b.opts.Environ
+	require.NoError(t, report.Write(s, out))
 	return s
 }
 
@@ -98,13 +107,13 @@ stages:
     run: test -e a.started && test -e b.started && touch c.ran
 `, nil)
 	s := run(t, b)
-	require.Equal(t, ExitOK, s.ExitCode(), "stderr:\n%s", b.stderr)
+	require.Equal(t, pipeline.ExitOK, s.ExitCode(), "stderr:\n%s", b.stderr)
 	a, bb, c := s.Stage("a"), s.Stage("b"), s.Stage("c")
 	require.Less(t, a.Start, bb.End, "a started before b ended")
 	require.Less(t, bb.Start, a.End, "b started before a ended")
 	require.GreaterOrEqual(t, c.Start, max(a.End, bb.End), "c waited for both")
 	require.True(t, b.exists("c.ran"))
-	require.Equal(t, ModeParallel, s.Mode)
+	require.Equal(t, pipeline.ModeParallel, s.Mode)
 }
 
 func TestRunBlockingIsSequential(t *testing.T) {
@@ -125,7 +134,7 @@ stages:
 `, tasks, "m1.go", "m2.go")
 	b.opts.Blocking = true
 	s := run(t, b)
-	require.Equal(t, ExitOK, s.ExitCode(), "stderr:\n%s", b.stderr)
+	require.Equal(t, pipeline.ExitOK, s.ExitCode(), "stderr:\n%s", b.stderr)
 	log, err := os.ReadFile(filepath.Join(b.dir, "order.log"))
 	require.NoError(t, err)
 	require.Equal(t, "start a\nend a\nstart b\nend b\n", string(log))
@@ -135,7 +144,7 @@ stages:
 		require.GreaterOrEqual(t, s.Stages[i].Start, s.Stages[i-1].End, "%s overlaps %s", s.Stages[i].Name, s.Stages[i-1].Name)
 	}
 	require.Equal(t, []string{"a", "gen", "b", "collect"}, stageNames(s))
-	require.Equal(t, ModeBlocking, s.Mode)
+	require.Equal(t, pipeline.ModeBlocking, s.Mode)
 	require.Len(t, s.Tasks, 2)
 	for _, tr := range s.Tasks {
 		require.True(t, tr.Succeeded())
@@ -148,7 +157,7 @@ stages:
 func TestRunGenerateDoesNotBlock(t *testing.T) {
 	t.Parallel()
 	var dir string
-	tasks := newMemTasks(t, 2, func(ctx context.Context, r task.Request) *task.Result {
+	tasks := newMemTasks(t, 2, func(ctx context.Context, r handofftype.Request) *handofftype.Result {
 		deadline := time.Now().Add(15 * time.Second)
 		for time.Now().Before(deadline) && ctx.Err() == nil {
 			if _, err := os.Stat(filepath.Join(dir, "refactor.done")); err == nil {
@@ -156,7 +165,7 @@ func TestRunGenerateDoesNotBlock(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		return &task.Result{Status: task.StateFailed, Error: "refactor never ran while I worked"}
+		return &handofftype.Result{State: handofftype.StateFailed, Error: "refactor never ran while I worked"}
 	})
 	b := setup(t, `
 concurrency: 2
@@ -176,7 +185,7 @@ stages:
 `, tasks, "pkg/a.go", "pkg/b.go", "pkg/a_test.go")
 	dir = b.dir
 	s := run(t, b)
-	require.Equal(t, ExitOK, s.ExitCode(), "stderr:\n%s", b.stderr)
+	require.Equal(t, pipeline.ExitOK, s.ExitCode(), "stderr:\n%s", b.stderr)
 	require.Equal(t, 2, s.Concurrency)
 	require.Len(t, s.Tasks, 2)
 	st, err := tasks.Status(context.Background(), s.Tasks[0].ID)
@@ -209,9 +218,9 @@ stages:
     run: touch docs.ran
 `, nil)
 	s := run(t, b)
-	require.Equal(t, ExitFailed, s.ExitCode())
+	require.Equal(t, pipeline.ExitFailed, s.ExitCode())
 	build := s.Stage("build")
-	require.Equal(t, StageFailed, build.Status)
+	require.Equal(t, pipeline.StageFailed, build.Status)
 	require.Equal(t, 3, *build.ExitCode)
 	require.Contains(t, build.Error, "exit code 3")
 	logData, err := os.ReadFile(build.LogPath)
@@ -219,15 +228,15 @@ stages:
 	require.Contains(t, string(logData), "compiler says no")
 	require.Contains(t, b.stderr.String(), "compiler says no", "the log's tail is shown")
 
-	require.Equal(t, StageSkipped, s.Stage("deploy").Status)
+	require.Equal(t, pipeline.StageSkipped, s.Stage("deploy").Status)
 	require.Contains(t, s.Stage("deploy").Error, `needs "build", which failed`)
-	require.Equal(t, StageSkipped, s.Stage("announce").Status)
+	require.Equal(t, pipeline.StageSkipped, s.Stage("announce").Status)
 	require.False(t, b.exists("deploy.ran"))
 	require.False(t, b.exists("announce.ran"))
 
-	require.Equal(t, StageFailed, s.Stage("lint").Status)
+	require.Equal(t, pipeline.StageFailed, s.Stage("lint").Status)
 	require.True(t, s.Stage("lint").AllowedFailure)
-	require.Equal(t, StageSucceeded, s.Stage("docs").Status, "continue-on-error lets dependents run")
+	require.Equal(t, pipeline.StageSucceeded, s.Stage("docs").Status, "continue-on-error lets dependents run")
 	require.True(t, b.exists("docs.ran"))
 	require.Contains(t, b.stdout.String(), "Failed: build failed, deploy skipped, announce skipped.")
 }
@@ -242,7 +251,7 @@ stages:
 `, nil)
 	s := run(t, b)
 	slow := s.Stage("slow")
-	require.Equal(t, StageFailed, slow.Status)
+	require.Equal(t, pipeline.StageFailed, slow.Status)
 	require.True(t, slow.TimedOut)
 	require.Contains(t, slow.Error, "timed out after 200ms")
 	require.Less(t, slow.Duration(), 10*time.Second)
@@ -265,7 +274,7 @@ stages:
 `, nil, "sub/x.go")
 	b.opts.Environ = append(b.opts.Environ, "FROM_USER=u", "OVERRIDE=user")
 	s := run(t, b)
-	require.Equal(t, ExitOK, s.ExitCode(), "stderr:\n%s", b.stderr)
+	require.Equal(t, pipeline.ExitOK, s.ExitCode(), "stderr:\n%s", b.stderr)
 	out, err := os.ReadFile(filepath.Join(b.dir, "env.out"))
 	require.NoError(t, err)
 	sub, err := filepath.EvalSymlinks(filepath.Join(b.dir, "sub"))
@@ -297,12 +306,12 @@ stages:
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			type outcome struct {
-				s   *Summary
+				s   *pipeline.Summary
 				err error
 			}
 			done := make(chan outcome, 1)
 			go func() {
-				s, err := Run(ctx, b.opts)
+				s, err := pipeline.Run(ctx, b.opts)
 				done <- outcome{s, err}
 			}()
 			var child int
@@ -316,7 +325,7 @@ stages:
 			})
 			waitFor(t, "the task to start", func() bool {
 				st, _ := tasks.state("a.go")
-				return st == task.StateRunning
+				return st == handofftype.StateRunning
 			})
 			require.True(t, processAlive(child))
 			cancel() // Ctrl-C
@@ -330,22 +339,22 @@ stages:
 			require.NoError(t, o.err)
 			s := o.s
 			require.True(t, s.Interrupted)
-			require.Equal(t, ExitInterrupted, s.ExitCode())
+			require.Equal(t, pipeline.ExitInterrupted, s.ExitCode())
 			waitFor(t, "the stage's child to be gone", func() bool { return !processAlive(child) })
-			require.Equal(t, StageCancelled, s.Stage("sleeper").Status)
-			require.Equal(t, StageCancelled, s.Stage("after").Status)
+			require.Equal(t, pipeline.StageCancelled, s.Stage("sleeper").Status)
+			require.Equal(t, pipeline.StageCancelled, s.Stage("after").Status)
 			require.False(t, s.Stage("after").Started)
 			require.False(t, b.exists("after.ran"))
-			require.Equal(t, StageCancelled, s.Stage("collect").Status)
+			require.Equal(t, pipeline.StageCancelled, s.Stage("collect").Status)
 			state, err := tasks.state("a.go")
 			require.NoError(t, err)
 			if detach {
-				require.Equal(t, task.StateRunning, state, "--detach leaves tasks running")
+				require.Equal(t, handofftype.StateRunning, state, "--detach leaves tasks running")
 				require.True(t, s.Detached)
 				require.Contains(t, b.stderr.String(), "keep running")
 			} else {
-				require.Equal(t, task.StateCancelled, state)
-				require.Equal(t, task.StateCancelled, s.Tasks[0].State())
+				require.Equal(t, handofftype.StateCancelled, state)
+				require.Equal(t, handofftype.StateCancelled, s.Tasks[0].State())
 			}
 		})
 	}
@@ -378,9 +387,9 @@ stages:
     timeout: 300ms
 `, tasks, "a.go")
 	s := run(t, b)
-	require.Equal(t, ExitFailed, s.ExitCode())
+	require.Equal(t, pipeline.ExitFailed, s.ExitCode())
 	c := s.Stage("collect")
-	require.Equal(t, StageFailed, c.Status)
+	require.Equal(t, pipeline.StageFailed, c.Status)
 	require.Contains(t, c.Error, "require: all not met: 0 of 1 task(s) succeeded")
 	require.Contains(t, c.Error, "they keep running: `handoff wait ID` collects them later")
 	require.GreaterOrEqual(t, c.Duration(), 300*time.Millisecond)
@@ -388,21 +397,21 @@ stages:
 	require.Contains(t, s.Tasks[0].WaitError, "still running when collect timed out after 300ms")
 	state, err := tasks.state("a.go")
 	require.NoError(t, err)
-	require.Equal(t, task.StateRunning, state, "a collect timeout does not cancel the task")
+	require.Equal(t, handofftype.StateRunning, state, "a collect timeout does not cancel the task")
 }
 
 func TestRunFailedTask(t *testing.T) {
 	t.Parallel()
-	work := func(_ context.Context, r task.Request) *task.Result {
+	work := func(_ context.Context, r handofftype.Request) *handofftype.Result {
 		if r.Module == "b.go" {
-			return &task.Result{Status: task.StateFailed, Error: "agent crashed"}
+			return &handofftype.Result{State: handofftype.StateFailed, Error: "agent crashed"}
 		}
 		return succeed(context.Background(), r)
 	}
 	for _, c := range []struct {
 		require string
 		exit    int
-	}{{"all", ExitFailed}, {"any", ExitOK}, {"none", ExitOK}} {
+	}{{"all", pipeline.ExitFailed}, {"any", pipeline.ExitOK}, {"none", pipeline.ExitOK}} {
 		t.Run(c.require, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, `
@@ -416,12 +425,12 @@ stages:
 `, newMemTasks(t, 0, work), "a.go", "b.go")
 			s := run(t, b)
 			require.Equal(t, c.exit, s.ExitCode(), "stderr:\n%s", b.stderr)
-			if c.exit == ExitFailed {
+			if c.exit == pipeline.ExitFailed {
 				require.Contains(t, s.Stage("collect").Error, "b.go: FAILED: agent crashed")
 			}
 			mods := s.Modules()
 			require.Len(t, mods, 2)
-			require.Equal(t, ModuleRow{Module: "a.go", TaskID: mods[0].TaskID, State: "COMPLETED", Success: true,
+			require.Equal(t, pipeline.ModuleRow{Module: "a.go", TaskID: mods[0].TaskID, State: "COMPLETED", Success: true,
 				Kept: 2, CoverageBefore: 10, CoverageAfter: 90, Threshold: 80, HasResult: true}, mods[0])
 			require.Equal(t, "FAILED", mods[1].State)
 			require.Equal(t, "agent crashed", mods[1].Note)
@@ -441,7 +450,7 @@ stages:
 `, nil)
 	b.opts.MaxParallel = 1
 	s := run(t, b)
-	require.Equal(t, ExitOK, s.ExitCode())
+	require.Equal(t, pipeline.ExitOK, s.ExitCode())
 	for i := 1; i < len(s.Stages); i++ {
 		require.GreaterOrEqual(t, s.Stages[i].Start, s.Stages[i-1].End)
 	}
@@ -456,7 +465,7 @@ stages:
       modules: ["missing/*.go"]
 `, newMemTasks(t, 0, succeed))
 	s := run(t, b)
-	require.Equal(t, StageFailed, s.Stage("gen").Status)
+	require.Equal(t, pipeline.StageFailed, s.Stage("gen").Status)
 	require.Contains(t, s.Stage("gen").Error, `modules pattern "missing/*.go" matched no module`)
 	require.Contains(t, s.Stage("gen").Error, "pipeline.yml:5)")
 }
@@ -471,12 +480,12 @@ stages:
     needs: [nope]
     run: "true"
 `, nil)
-	_, err := Run(context.Background(), b.opts)
-	require.ErrorIs(t, err, ErrInvalid)
+	_, err := pipeline.Run(context.Background(), b.opts)
+	require.ErrorIs(t, err, pipeline.ErrInvalid)
 	require.False(t, b.exists("a.ran"), "nothing runs when the file is invalid")
 
 	b = setup(t, "stages: {gen: {generate: {modules: [a.go]}}}", nil, "a.go")
-	_, err = Run(context.Background(), b.opts)
+	_, err = pipeline.Run(context.Background(), b.opts)
 	require.ErrorContains(t, err, "no task engine")
 }
 
@@ -494,24 +503,24 @@ stages:
   collect:
     collect: gen
 `, newMemTasks(t, 1, succeed), "a.go")
-	b.opts.ReportPath = filepath.Join(b.dir, "report.json")
-	b.opts.TimelinePath = filepath.Join(b.dir, "timeline.svg")
+	b.out.ReportPath = filepath.Join(b.dir, "report.json")
+	b.out.TimelinePath = filepath.Join(b.dir, "timeline.svg")
 	summaryFile := filepath.Join(b.dir, "step-summary.md")
 	require.NoError(t, os.WriteFile(summaryFile, []byte("earlier step\n"), 0o644))
 	b.opts.Environ = append(b.opts.Environ, "GITHUB_STEP_SUMMARY="+summaryFile)
 	s := run(t, b)
-	require.Equal(t, ExitOK, s.ExitCode(), "stderr:\n%s", b.stderr)
+	require.Equal(t, pipeline.ExitOK, s.ExitCode(), "stderr:\n%s", b.stderr)
 
-	data, err := os.ReadFile(b.opts.ReportPath)
+	data, err := os.ReadFile(b.out.ReportPath)
 	require.NoError(t, err)
-	var rep Report
+	var rep pipeline.Report
 	require.NoError(t, json.Unmarshal(data, &rep))
 	require.Equal(t, "outputs", rep.Pipeline)
 	require.True(t, rep.OK)
 	require.Len(t, rep.Stages, 3)
 	test := rep.Stages[0]
 	require.Equal(t, "test", test.Name)
-	require.Equal(t, StageSucceeded, test.Status)
+	require.Equal(t, pipeline.StageSucceeded, test.Status)
 	require.NotNil(t, test.StartMS)
 	require.NotNil(t, test.EndMS)
 	require.Equal(t, *test.EndMS-*test.StartMS, test.DurationMS)
@@ -519,20 +528,21 @@ stages:
 	require.FileExists(t, test.LogPath)
 	require.Len(t, rep.Tasks, 1)
 	require.NotNil(t, rep.Tasks[0].Result)
-	require.Equal(t, task.StateCompleted, rep.Tasks[0].State)
+	require.Equal(t, handofftype.StateCompleted, rep.Tasks[0].State)
 	require.Equal(t, []string{"test", "gen", "collect"}, rep.CriticalPath)
-	require.Equal(t, []ModuleReport{{Module: "a.go", TaskID: rep.Tasks[0].ID, Status: "COMPLETED", Success: true,
+	require.Equal(t, []pipeline.ModuleReport{{Module: "a.go", TaskID: rep.Tasks[0].ID, Status: "COMPLETED", Success: true,
 		Kept: 2, CoverageBefore: 10, CoverageAfter: 90, Threshold: 80}}, rep.Modules)
 
-	svg, err := os.ReadFile(b.opts.TimelinePath)
+	svg, err := os.ReadFile(b.out.TimelinePath)
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, wellFormedXML(t, svg)["rect"], 4, "one bar per stage and task")
+	require.NoError(t, xml.Unmarshal(svg, new(struct{})), "well-formed")
+	require.GreaterOrEqual(t, strings.Count(string(svg), "<rect "), 4, "one bar per stage and task")
 	for _, bar := range []string{"<title>test succeeded", "<title>gen succeeded", "<title>collect succeeded", "<title>a.go COMPLETED"} {
 		require.Contains(t, string(svg), bar)
 	}
 
 	var page bytes.Buffer
-	require.NoError(t, s.WriteHTML(&page))
+	require.NoError(t, report.WriteHTML(&page, s))
 	require.Contains(t, page.String(), "<svg")
 	require.Contains(t, page.String(), "<td>a.go</td><td>COMPLETED</td><td>2</td><td>10.0% → 90.0% (threshold 80%)</td>")
 
@@ -546,24 +556,7 @@ stages:
 	require.NotContains(t, b.stderr.String(), "\x1b[", "no cursor movement when stderr is not a terminal")
 }
 
-// wellFormedXML parses data and counts its elements by name.
-func wellFormedXML(t *testing.T, data []byte) map[string]int {
-	t.Helper()
-	counts := map[string]int{}
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return counts
-		}
-		require.NoError(t, err)
-		if se, ok := tok.(xml.StartElement); ok {
-			counts[se.Name.Local]++
-		}
-	}
-}
-
-func stageNames(s *Summary) []string {
+func stageNames(s *pipeline.Summary) []string {
 	var out []string
 	for _, r := range s.Stages {
 		out = append(out, r.Name)
@@ -577,4 +570,122 @@ func indentLines(s, prefix string) string {
 		lines[i] = prefix + lines[i]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestSavedIsMeasured: a parallel run claims a saving only against a
+// recorded blocking run of the same pipeline, and the saving is exactly the
+// difference of the two measured wall times.
+func TestSavedIsMeasured(t *testing.T) {
+	t.Parallel()
+	b := setup(t, `name: twoway
+stages:
+  a: {run: "true"}
+  b: {run: "true"}
+`, nil)
+	first := run(t, b)
+	_, measured := first.Saved()
+	require.False(t, measured)
+	require.Contains(t, b.stdout.String(), "saved               not measured (run once with --blocking to compare)")
+	require.NotContains(t, b.stdout.String(), "one at a time")
+
+	b.opts.Blocking = true
+	blocking := run(t, b)
+	require.Equal(t, pipeline.ModeBlocking, blocking.Mode)
+
+	b.opts.Blocking = false
+	b.stdout.Reset()
+	parallel := run(t, b)
+	saved, measured := parallel.Saved()
+	require.True(t, measured)
+	want := blocking.Wall.Milliseconds() - parallel.Wall.Milliseconds()
+	require.Equal(t, want, saved.Milliseconds())
+	require.Equal(t, blocking.RunID, parallel.Blocking.RunID)
+	require.Contains(t, b.stdout.String(), "vs. the blocking run of "+blocking.Started.Local().Format("2006-01-02 15:04"))
+	require.Equal(t, want, parallel.Report().SavedMS)
+}
+
+// TestCompare: Compare runs the pipeline blocking, then parallel, each in a
+// scratch copy of the workspace: the user's files are untouched, the
+// blocking run is recorded in the workspace as `--blocking` records it, and
+// the parallel run's saving line is exactly the difference of the two
+// measured wall times.
+func TestCompare(t *testing.T) {
+	t.Parallel()
+	tasks := newMemTasks(t, 0, succeed)
+	b := setup(t, `name: both ways
+stages:
+  a: {run: "echo a > a.out"}
+  b: {run: "echo b > b.out"}
+  gen:
+    generate: {modules: ["x.go"]}
+  c: {run: "cat a.out b.out > c.out && rm x.go", needs: [a, b, gen]}
+`, tasks, "x.go")
+	c := compare(t, b)
+	require.Equal(t, pipeline.ExitOK, c.ExitCode(), "stderr:\n%s", b.stderr)
+	require.Equal(t, pipeline.ModeBlocking, c.Blocking.Mode)
+	require.Equal(t, pipeline.ModeParallel, c.Parallel.Mode)
+
+	for _, f := range []string{"a.out", "b.out", "c.out"} {
+		require.False(t, b.exists(f), "%s was written in a copy, not in the workspace", f)
+	}
+	require.True(t, b.exists("x.go"), "the workspace's files are untouched")
+	// Read from the submitted requests: the parallel run has no collect
+	// stage, so its task may not have started when Compare returns.
+	workspaces := tasks.workspaces()
+	require.Len(t, workspaces, 2, "each run submitted from its own copy")
+	for ws := range workspaces {
+		require.NotEqual(t, b.dir, ws)
+		require.NoDirExists(t, ws, "the copies are removed at the end")
+	}
+	for _, s := range []*pipeline.Summary{c.Blocking, c.Parallel} {
+		require.FileExists(t, filepath.Join(b.dir, ".handoff", "runs", s.RunID, "c.log"), "stage logs stay in the workspace")
+	}
+
+	rec := pipeline.LoadBlockingRun(b.dir, "both ways")
+	require.NotNil(t, rec, "the blocking run is recorded in the workspace")
+	require.Equal(t, c.Blocking.RunID, rec.RunID)
+	saved, measured := c.Parallel.Saved()
+	require.True(t, measured)
+	want := c.Blocking.Wall.Milliseconds() - c.Parallel.Wall.Milliseconds()
+	require.Equal(t, want, saved.Milliseconds(), "the saving is the measured difference")
+	require.Equal(t, want, c.Parallel.Report().SavedMS)
+	amount := human.Duration(time.Duration(want) * time.Millisecond)
+	if want < 0 {
+		amount = "-" + human.Duration(time.Duration(-want)*time.Millisecond)
+	}
+	require.Contains(t, b.stdout.String(), "saved               "+amount+" (", "the summary's saving line")
+	require.Contains(t, b.stdout.String(), "Blocking run, in a scratch copy of "+b.dir)
+	require.Contains(t, b.stdout.String(), "Parallel run, in a scratch copy of "+b.dir)
+}
+
+// TestCompareWithoutASuccessfulBlockingRun: a blocking run that failed is
+// no figure to compare with, even when an older record exists.
+func TestCompareWithoutASuccessfulBlockingRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "name: flaky\nstages:\n  a: {run: \"test -e ok\"}\n", nil)
+	require.NoError(t, os.WriteFile(filepath.Join(b.dir, "ok"), nil, 0o644))
+	b.opts.Blocking = true
+	first := run(t, b)
+	require.True(t, first.OK())
+	require.NoError(t, os.Remove(filepath.Join(b.dir, "ok")))
+
+	b.opts.Blocking = false
+	c := compare(t, b)
+	require.Equal(t, pipeline.ExitFailed, c.ExitCode())
+	_, measured := c.Parallel.Saved()
+	require.False(t, measured, "an older blocking run is not this comparison's")
+	require.Equal(t, first.RunID, pipeline.LoadBlockingRun(b.dir, "flaky").RunID, "the failed run recorded nothing")
+	require.Contains(t, b.stdout.String(), "the parallel run measures no saving")
+}
+
+// compare runs the pipeline both ways and shows both runs, as the command
+// line does.
+func compare(t *testing.T, b *testBundle) *pipeline.Comparison {
+	t.Helper()
+	c, err := pipeline.Compare(context.Background(), b.opts)
+	require.NoError(t, err, "stderr:\n%s", b.stderr)
+	out := b.out
+	out.Environ = b.opts.Environ
+	require.NoError(t, report.WriteComparison(c, out))
+	return c
 }

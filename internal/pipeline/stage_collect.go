@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/handoff-dev/handoff/handofftype"
+	"github.com/handoff-dev/handoff/internal/human"
 	"strings"
 	"sync"
 	"time"
@@ -49,7 +51,7 @@ func (r *runner) collectStage(ctx context.Context, s *Stage, rec *StageRecord) (
 			case err == nil:
 				t.Result, t.WaitError = res, ""
 			case errors.Is(err, ErrWaitTimeout):
-				t.WaitError = fmt.Sprintf("still running when collect timed out after %s", spec.Timeout)
+				t.WaitError = fmt.Sprintf("still running when collect timed out after %s", human.Duration(spec.Timeout))
 			case ctx.Err() != nil:
 				t.WaitError = "the run was interrupted"
 			default:
@@ -57,7 +59,7 @@ func (r *runner) collectStage(ctx context.Context, s *Stage, rec *StageRecord) (
 			}
 			r.mu.Unlock()
 			if ctx.Err() == nil {
-				r.view.event("task %s (%s) %s", t.ID, t.Module, describeResult(t))
+				r.event("task %s (%s) %s", handofftype.ShortID(t.ID), t.Module, describeResult(t))
 			}
 		}()
 	}
@@ -79,7 +81,7 @@ func (r *runner) judge(spec *CollectSpec, tasks []*TaskRecord) (StageStatus, str
 		case t.Succeeded():
 			ok++
 		case t.Result == nil:
-			pending = append(pending, fmt.Sprintf("%s (%s)", t.Module, t.ID))
+			pending = append(pending, fmt.Sprintf("%s (%s)", t.Module, handofftype.ShortID(t.ID)))
 		default:
 			bad = append(bad, fmt.Sprintf("%s: %s", t.Module, describeResult(t)))
 		}

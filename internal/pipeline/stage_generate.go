@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
 )
 
 // generateStage submits one task per module and returns once all are
@@ -20,9 +20,9 @@ func (r *runner) generateStage(ctx context.Context, s *Stage, rec *StageRecord) 
 	if agentName == "" {
 		agentName = r.p.Agent
 	}
-	reqs := make([]task.Request, len(modules))
+	reqs := make([]handofftype.Request, len(modules))
 	for i, m := range modules {
-		reqs[i] = task.Request{
+		reqs[i] = handofftype.Request{
 			Workspace:      r.workspace,
 			Module:         m,
 			Output:         expandOutput(spec.Output, m),
@@ -71,7 +71,7 @@ func (r *runner) generateStage(ctx context.Context, s *Stage, rec *StageRecord) 
 			t.Result = res
 		}
 		r.mu.Unlock()
-		r.view.event("task %s (%s) %s", id, m, describeResult(t))
+		r.event("task %s (%s) %s", id, m, describeResult(t))
 	}
 	return StageSucceeded, fmt.Sprintf("%d task(s) submitted", len(modules))
 }
@@ -82,7 +82,7 @@ func (r *runner) record(rec *StageRecord, t *TaskRecord) {
 	r.mu.Lock()
 	rec.Tasks = append(rec.Tasks, t.ID)
 	r.mu.Unlock()
-	r.view.event("task %s submitted for %s", t.ID, t.Module)
+	r.event("task %s submitted for %s", handofftype.ShortID(t.ID), t.Module)
 }
 
 // describeResult is a short account of a task's outcome.
@@ -94,11 +94,11 @@ func describeResult(t *TaskRecord) string {
 		return string(t.State())
 	}
 	r := t.Result
-	if r.Status != task.StateCompleted {
+	if r.State != handofftype.StateCompleted {
 		if r.Error != "" {
-			return string(r.Status) + ": " + r.Error
+			return string(r.State) + ": " + r.Error
 		}
-		return string(r.Status)
+		return string(r.State)
 	}
 	verdict := "succeeded"
 	if !r.Success {

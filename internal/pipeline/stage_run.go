@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/handoff-dev/handoff/internal/human"
 )
 
 // runStage runs a run: stage's command with its output in a log file.
@@ -45,7 +47,7 @@ func (r *runner) runStage(ctx context.Context, s *Stage, rec *StageRecord) (Stag
 		return StageCancelled, "stopped: the run was interrupted"
 	case res.TimedOut:
 		r.failed(rec, spec.ContinueOnError, logPath)
-		return StageFailed, fmt.Sprintf("timed out after %s and was stopped; raise timeout: or make the command faster", spec.Timeout)
+		return StageFailed, fmt.Sprintf("timed out after %s and was stopped; raise timeout: or make the command faster", human.Duration(spec.Timeout))
 	case code != 0:
 		r.failed(rec, spec.ContinueOnError, logPath)
 		return StageFailed, fmt.Sprintf("exit code %d; log: %s", code, logPath)
@@ -59,7 +61,7 @@ func (r *runner) failed(rec *StageRecord, allowed bool, logPath string) {
 	rec.AllowedFailure = allowed
 	r.mu.Unlock()
 	if tail := logTail(logPath, 15); tail != "" {
-		r.view.event("%s: last lines of %s:\n%s", rec.Name, logPath, tail)
+		r.event("%s: last lines of %s:\n%s", rec.Name, logPath, tail)
 	}
 }
 

@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"context"
@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
+	"github.com/handoff-dev/handoff/internal/pipeline"
 )
 
 // memTasks stands in for the task engine (internal/engine, not yet written)
@@ -17,7 +18,7 @@ import (
 // or ErrWaitTimeout, Cancel stops a task. What a task does is the test's
 // work function; end-to-end tests with the real engine live with the CLI.
 type memTasks struct {
-	work  func(ctx context.Context, r task.Request) *task.Result
+	work  func(ctx context.Context, r handofftype.Request) *handofftype.Result
 	slots chan struct{}
 	root  context.Context
 
@@ -28,15 +29,15 @@ type memTasks struct {
 }
 
 type memTask struct {
-	req    task.Request
-	status task.Status
-	result *task.Result
+	req    handofftype.Request
+	status handofftype.Status
+	result *handofftype.Result
 	done   chan struct{}
 	cancel context.CancelFunc
 }
 
 // newMemTasks runs at most concurrency tasks at once (0: no limit).
-func newMemTasks(t *testing.T, concurrency int, work func(ctx context.Context, r task.Request) *task.Result) *memTasks {
+func newMemTasks(t *testing.T, concurrency int, work func(ctx context.Context, r handofftype.Request) *handofftype.Result) *memTasks {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	m := &memTasks{work: work, root: ctx, tasks: map[string]*memTask{}}
@@ -46,7 +47,7 @@ func newMemTasks(t *testing.T, concurrency int, work func(ctx context.Context, r
 	return m
 }
 
-func (m *memTasks) Submit(ctx context.Context, r task.Request) (string, error) {
+func (m *memTasks) Submit(ctx context.Context, r handofftype.Request) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
@@ -54,8 +55,8 @@ func (m *memTasks) Submit(ctx context.Context, r task.Request) (string, error) {
 	m.nextID++
 	id := fmt.Sprintf("task-%d", m.nextID)
 	tctx, cancel := context.WithCancel(m.root)
-	mt := &memTask{req: r, done: make(chan struct{}), cancel: cancel, status: task.Status{
-		ID: id, State: task.StateQueued, Module: r.Module, Output: r.Output, Workspace: r.Workspace,
+	mt := &memTask{req: r, done: make(chan struct{}), cancel: cancel, status: handofftype.Status{
+		ID: id, State: handofftype.StateQueued, Module: r.Module, Output: r.Output, Workspace: r.Workspace,
 		Agent: r.Agent, CreatedAt: time.Now(), Labels: r.Labels,
 	}}
 	m.tasks[id] = mt
@@ -65,7 +66,7 @@ func (m *memTasks) Submit(ctx context.Context, r task.Request) (string, error) {
 	return id, nil
 }
 
-func (m *memTasks) SubmitMany(ctx context.Context, rs []task.Request) ([]string, error) {
+func (m *memTasks) SubmitMany(ctx context.Context, rs []handofftype.Request) ([]string, error) {
 	ids := make([]string, len(rs))
 	for i, r := range rs {
 		id, err := m.Submit(ctx, r)
@@ -83,27 +84,27 @@ func (m *memTasks) execute(ctx context.Context, id string, mt *memTask) {
 		case m.slots <- struct{}{}:
 			defer func() { <-m.slots }()
 		case <-ctx.Done():
-			m.finish(mt, &task.Result{TaskID: id, Status: task.StateCancelled, ModulePath: mt.req.Module})
+			m.finish(mt, &handofftype.Result{TaskID: id, State: handofftype.StateCancelled, Module: mt.req.Module})
 			return
 		}
 	}
 	now := time.Now()
 	m.mu.Lock()
-	if mt.status.State == task.StateCancelled {
+	if mt.status.State == handofftype.StateCancelled {
 		m.mu.Unlock()
 		return
 	}
-	mt.status.State, mt.status.StartedAt, mt.status.Attempt = task.StateRunning, &now, 1
+	mt.status.State, mt.status.StartedAt, mt.status.Attempt = handofftype.StateRunning, &now, 1
 	m.mu.Unlock()
 	res := m.work(ctx, mt.req)
 	if ctx.Err() != nil {
-		res = &task.Result{Status: task.StateCancelled, Error: "cancelled"}
+		res = &handofftype.Result{State: handofftype.StateCancelled, Error: "cancelled"}
 	}
-	res.TaskID, res.ModulePath = id, mt.req.Module
+	res.TaskID, res.Module = id, mt.req.Module
 	m.finish(mt, res)
 }
 
-func (m *memTasks) finish(mt *memTask, res *task.Result) {
+func (m *memTasks) finish(mt *memTask, res *handofftype.Result) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if mt.result != nil {
@@ -111,8 +112,8 @@ func (m *memTasks) finish(mt *memTask, res *task.Result) {
 	}
 	now := time.Now()
 	mt.result = res
-	mt.status.State, mt.status.CompletedAt = res.Status, &now
-	if res.Status == task.StateCompleted {
+	mt.status.State, mt.status.CompletedAt = res.State, &now
+	if res.State == handofftype.StateCompleted {
 		ok := res.Success
 		mt.status.Success = &ok
 	}
@@ -131,7 +132,7 @@ func (m *memTasks) get(id string) (*memTask, error) {
 	return mt, nil
 }
 
-func (m *memTasks) Status(_ context.Context, id string) (*task.Status, error) {
+func (m *memTasks) Status(_ context.Context, id string) (*handofftype.Status, error) {
 	mt, err := m.get(id)
 	if err != nil {
 		return nil, err
@@ -142,7 +143,7 @@ func (m *memTasks) Status(_ context.Context, id string) (*task.Status, error) {
 	return &st, nil
 }
 
-func (m *memTasks) Wait(ctx context.Context, id string, timeout time.Duration) (*task.Result, error) {
+func (m *memTasks) Wait(ctx context.Context, id string, timeout time.Duration) (*handofftype.Result, error) {
 	mt, err := m.get(id)
 	if err != nil {
 		return nil, err
@@ -161,7 +162,7 @@ func (m *memTasks) Wait(ctx context.Context, id string, timeout time.Duration) (
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-timer:
-		return nil, fmt.Errorf("task %s: %w", id, ErrWaitTimeout)
+		return nil, fmt.Errorf("task %s: %w", id, pipeline.ErrWaitTimeout)
 	}
 }
 
@@ -171,12 +172,12 @@ func (m *memTasks) Cancel(_ context.Context, id string) error {
 		return err
 	}
 	mt.cancel()
-	m.finish(mt, &task.Result{TaskID: id, Status: task.StateCancelled, ModulePath: mt.req.Module, Error: "cancelled"})
+	m.finish(mt, &handofftype.Result{TaskID: id, State: handofftype.StateCancelled, Module: mt.req.Module, Error: "cancelled"})
 	return nil
 }
 
 // state returns a task's state by module.
-func (m *memTasks) state(module string) (task.State, error) {
+func (m *memTasks) state(module string) (handofftype.State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, mt := range m.tasks {
@@ -187,6 +188,17 @@ func (m *memTasks) state(module string) (task.State, error) {
 	return "", errors.New("no task for " + module)
 }
 
+// workspaces lists the workspaces tasks were submitted from, each once.
+func (m *memTasks) workspaces() map[string]bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ws := map[string]bool{}
+	for _, mt := range m.tasks {
+		ws[mt.req.Workspace] = true
+	}
+	return ws
+}
+
 func (m *memTasks) events() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -194,16 +206,16 @@ func (m *memTasks) events() []string {
 }
 
 // succeed is a work function: the task completes with success at once.
-func succeed(_ context.Context, r task.Request) *task.Result {
-	return &task.Result{
-		Status: task.StateCompleted, Success: true,
-		Coverage: task.Coverage{Before: 10, After: 90, Threshold: 80},
-		Tests:    task.Tests{Kept: []string{"TestA", "TestB"}},
+func succeed(_ context.Context, r handofftype.Request) *handofftype.Result {
+	return &handofftype.Result{
+		State: handofftype.StateCompleted, Success: true,
+		Coverage: handofftype.Coverage{Before: 10, After: 90, Threshold: 80},
+		Tests:    handofftype.Tests{Kept: []string{"TestA", "TestB"}},
 	}
 }
 
 // block is a work function: the task runs until cancelled.
-func block(ctx context.Context, _ task.Request) *task.Result {
+func block(ctx context.Context, _ handofftype.Request) *handofftype.Result {
 	<-ctx.Done()
-	return &task.Result{Status: task.StateCancelled}
+	return &handofftype.Result{State: handofftype.StateCancelled}
 }

@@ -2,8 +2,11 @@ package runner
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync"
+
+	"github.com/handoff-dev/handoff/internal/redact"
 )
 
 // maxLog caps an agent log file; agents can be chatty and a runaway one must
@@ -11,10 +14,12 @@ import (
 const maxLog = 8 << 20
 
 // cappedLog appends to a file up to a limit, then notes the truncation once.
-// Safe for concurrent writers.
+// What reaches the file is redacted, line by line. Safe for concurrent
+// writers.
 type cappedLog struct {
 	mu        sync.Mutex
 	f         *os.File
+	w         io.Writer // the file, through the redactor
 	left      int64
 	truncated bool
 }
@@ -29,7 +34,7 @@ func openLog(path string) (*cappedLog, error) {
 		f.Close()
 		return nil, err
 	}
-	return &cappedLog{f: f, left: maxLog - fi.Size()}, nil
+	return &cappedLog{f: f, w: redact.NewWriter(f), left: maxLog - fi.Size()}, nil
 }
 
 func (l *cappedLog) Write(p []byte) (int, error) {
@@ -46,7 +51,7 @@ func (l *cappedLog) Write(p []byte) (int, error) {
 	if int64(len(q)) > l.left {
 		q = q[:l.left]
 	}
-	n, err := l.f.Write(q)
+	n, err := l.w.Write(q)
 	l.left -= int64(n)
 	if err != nil {
 		return n, err
@@ -59,4 +64,7 @@ func (l *cappedLog) Printf(format string, args ...any) {
 	fmt.Fprintf(l, "[handoff] "+format+"\n", args...)
 }
 
-func (l *cappedLog) Close() error { return l.f.Close() }
+func (l *cappedLog) Close() error {
+	_ = l.w.(*redact.Writer).Flush()
+	return l.f.Close()
+}

@@ -5,13 +5,13 @@ import (
 	"strings"
 
 	"github.com/handoff-dev/handoff/agent"
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
 )
 
 // prompt is the instruction given to LLM-driven agents. It states the goal
 // and the rules verification will enforce, so the agent does not waste a
 // round learning them.
-func prompt(req task.Request, lang string, fb *agent.Feedback) string {
+func prompt(req handofftype.Request, lang string, fb *agent.Feedback) string {
 	var b strings.Builder
 	framework := "Go's standard testing package (package-internal tests are fine)"
 	if lang == "python" {
@@ -24,7 +24,9 @@ func prompt(req task.Request, lang string, fb *agent.Feedback) string {
 		"- Change no file except test files; do not edit the module, go.mod/go.sum or requirements.\n" +
 		"- Every test must assert something and pass reliably: no network, no sleeps, no randomness, no clock.\n" +
 		"- Each test must exercise code of the module that other tests do not already cover.\n" +
-		"- Keep tests independent of their order.\n")
+		"- Keep tests independent of their order.\n" +
+		"- Leave the workspace as you found it: tests write only to temporary directories (t.TempDir() in Go, tmp_path in pytest).\n" +
+		"- Keep tests small: each run has limits on the bytes it writes, its processes and its memory.\n")
 	if fb != nil {
 		b.WriteString("\nVerification of your previous round:\n")
 		if fb.Text != "" {

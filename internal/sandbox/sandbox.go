@@ -1,10 +1,13 @@
 // Package sandbox runs untrusted commands: generated tests and command-line
-// agents. Every command runs in its own process group with a timeout, and the
-// whole group is killed on timeout or cancellation. The environment is built
+// agents. Every command runs with a timeout, in its own PID namespace where
+// the machine allows it, and its whole process tree is killed when the run
+// ends: on exit, timeout or cancellation, and when the caller dies. The environment is built
 // from an allow-list, so secrets never reach the command. Where bubblewrap
-// (bwrap) is available and the caller asks for isolation, the command sees the
-// file system read-only except for its directory and the listed writable
-// paths, and has no network.
+// (bwrap) is available and the caller asks for isolation, the command sees a
+// minimal file system (view.go: /usr, a curated /etc, the paths it is given,
+// empty tmpfs over $HOME, /tmp, /root, /var), writes only to its directory
+// and the listed writable paths, and has no network. Limits (limits.go) cap
+// the bytes a run may write, its processes and its memory.
 package sandbox
 
 import (
@@ -14,17 +17,18 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
-// Containment names how a command was contained, for results.
+// Containment names how a command was contained, for results. With each,
+// the command's whole process tree ends with the run (see tree_linux.go for
+// how, and for what escapes the process-group fallback).
 const (
 	ContainmentBwrap        = "bwrap"         // bubblewrap: read-only root, no network, own PID namespace
-	ContainmentProcessGroup = "process-group" // timeout, process group and scrubbed environment only
+	ContainmentPIDNamespace = "pid-namespace" // own PID namespace, dies with its parent; file system and network shared
+	ContainmentProcessGroup = "process-group" // fallback: timeout, process group, marked descendants and scrubbed environment
 )
 
 // Cmd is one command to run.
@@ -43,6 +47,11 @@ type Cmd struct {
 	Isolate  bool
 	Network  bool
 	Writable []string
+	// ReadOnly lists what an isolated command may read besides the base
+	// view: the toolchain, its caches, the interpreter's libraries.
+	ReadOnly []string
+	// Limits bound the run's resources, isolated or not.
+	Limits Limits
 }
 
 // Result says how a command ended.
@@ -51,7 +60,15 @@ type Result struct {
 	Duration    time.Duration //
 	TimedOut    bool          // killed because Timeout passed
 	Cancelled   bool          // killed because ctx was done
-	Containment string        // ContainmentBwrap or ContainmentProcessGroup
+	Containment string        // ContainmentBwrap, ContainmentPIDNamespace or ContainmentProcessGroup
+	// LimitHit names the limits the run was seen to reach (LimitProcesses,
+	// LimitMemory) by its cgroups' counters. A write past LimitWrite or an
+	// allocation past RLIMIT_AS shows as the error the command got.
+	LimitHit []string
+	// Gaps says what this run's containment lacks, in words for results:
+	// all of bubblewrap's protection when it could not be used, limits
+	// asked for that the machine cannot enforce.
+	Gaps []string
 }
 
 // ErrNotStarted wraps failures to start a command (missing binary, bad dir).
@@ -109,25 +126,35 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	if len(c.Args) == 0 {
 		return Result{}, fmt.Errorf("%w: empty command", ErrNotStarted)
 	}
-	args := c.Args
-	res := Result{Containment: ContainmentProcessGroup}
-	if c.Isolate && BwrapAvailable() {
-		args = bwrapArgs(c)
-		res.Containment = ContainmentBwrap
+	isolated := c.Isolate && BwrapAvailable()
+	if err := lookProgram(c); err != nil { // wrapped, a missing program would be the wrapper's exit status
+		return Result{Containment: ContainmentProcessGroup}, err
 	}
+	lim := newLimiter(c.Limits, isolated) // limits.go
+	defer lim.close()
+	args := lim.inner(c.Args)
+	if isolated {
+		args = bwrapArgs(c, args)
+	}
+	args = lim.outer(args)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = ScrubbedEnv(c.Env...)
 	cmd.Stdin = c.Stdin
 	cmd.Stdout = orDiscard(c.Stdout)
 	cmd.Stderr = orDiscard(c.Stderr)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Pipes to the caller's writers stay open while grandchildren hold them;
-	// after the group is killed, give copying a moment and then stop waiting.
+	// after the tree is killed, give copying a moment and then stop waiting.
 	cmd.WaitDelay = 2 * time.Second
+	tree, containment := contain(cmd, isolated)
+	res := Result{Containment: containment}
+	if c.Isolate && !isolated {
+		res.Gaps = append(res.Gaps, unisolatedGaps(containment)...)
+	}
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	wait, err := tree.run()
+	if err != nil {
 		return res, fmt.Errorf("%w: %s: %v", ErrNotStarted, args[0], err)
 	}
 	done := make(chan struct{})
@@ -144,17 +171,18 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 		case <-done:
 		case <-ctx.Done():
 			res.Cancelled = true
-			killGroup(cmd.Process.Pid)
+			tree.kill()
 		case <-timer:
 			res.TimedOut = true
-			killGroup(cmd.Process.Pid)
+			tree.kill()
 		}
 	}()
-	err := cmd.Wait()
+	err = wait()
 	close(done)
 	<-watcherDone
-	// Whatever the leader did, no child it left behind outlives the run.
-	killGroup(cmd.Process.Pid)
+	// Whatever the command did, no process it left behind outlives the run.
+	tree.kill()
+	lim.finish(&res) // limits.go
 	res.Duration = time.Since(start)
 	res.ExitCode = cmd.ProcessState.ExitCode()
 	var exitErr *exec.ExitError
@@ -164,41 +192,23 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	return res, nil
 }
 
-func killGroup(pid int) {
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
+// bwrapArgs runs argv under bubblewrap in the view viewArgs builds.
+func bwrapArgs(c Cmd, argv []string) []string {
+	return append(append(viewArgs(c), "--"), argv...)
 }
 
-func bwrapArgs(c Cmd) []string {
-	a := []string{bwrapPath,
-		"--ro-bind", "/", "/",
-		"--dev", "/dev",
-		"--proc", "/proc",
-		"--tmpfs", "/tmp",
-		"--unshare-pid", "--die-with-parent",
+// unisolatedGaps is what an isolated run lacks without bubblewrap, given the
+// containment it had instead.
+func unisolatedGaps(containment string) []string {
+	procs := "processes: no PID namespace; only its process group is killed"
+	if containment == ContainmentPIDNamespace {
+		procs = "processes: its own PID namespace, but the host's /proc"
 	}
-	if !c.Network {
-		a = append(a, "--unshare-net")
+	return []string{
+		"file system: the command reads whatever the user can ($HOME with its keys, /etc) and writes wherever the user can",
+		"network: not cut off",
+		procs,
 	}
-	seen := map[string]bool{}
-	for _, w := range append([]string{c.Dir}, c.Writable...) {
-		if w == "" {
-			continue
-		}
-		abs, err := filepath.Abs(w)
-		if err != nil || seen[abs] {
-			continue
-		}
-		seen[abs] = true
-		if err := os.MkdirAll(abs, 0o755); err != nil {
-			continue
-		}
-		a = append(a, "--bind", abs, abs)
-	}
-	if c.Dir != "" {
-		a = append(a, "--chdir", c.Dir)
-	}
-	a = append(a, "--")
-	return append(a, c.Args...)
 }
 
 func orDiscard(w io.Writer) io.Writer {

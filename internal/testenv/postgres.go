@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,4 +43,13 @@ func PostgresSchema(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Databases returns the databases to run a test against, by name: a fresh
+// SQLite file always, and a fresh PostgreSQL schema (see PostgresSchema).
+func Databases() map[string]func(t testing.TB) string {
+	return map[string]func(t testing.TB) string{
+		"sqlite":   func(t testing.TB) string { return filepath.Join(t.TempDir(), "handoff.db") },
+		"postgres": PostgresSchema,
+	}
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/handofftype"
 	"github.com/handoff-dev/handoff/internal/sandbox"
-	"github.com/handoff-dev/handoff/internal/task"
 )
 
 // Baseline is how the existing tests fared before the agent ran. The engine
@@ -38,13 +38,14 @@ type Baseline struct {
 	// BrokenFiles lists files with build or import errors at baseline;
 	// their errors are not held against generated tests.
 	BrokenFiles []string `json:"broken_files,omitempty"`
-	// Touched lists files the existing tests change when they run; they are
-	// not held against generated tests.
-	Touched     []string          `json:"touched,omitempty"`
-	Commands    []task.CommandRun `json:"commands,omitempty"`
-	Containment string            `json:"containment"`
-	Runs        int               `json:"runs"`
-	DurationMS  int64             `json:"duration_ms"`
+	// Touched lists what the existing tests create, change or delete in
+	// the task directory when they run; it is not held against generated
+	// tests.
+	Touched     []string                 `json:"touched,omitempty"`
+	Commands    []handofftype.CommandRun `json:"commands,omitempty"`
+	Containment string                   `json:"containment"`
+	Runs        int                      `json:"runs"`
+	DurationMS  int64                    `json:"duration_ms"`
 }
 
 // Measure runs the existing tests of the module's scope once in o.Dir and
@@ -91,7 +92,7 @@ func Measure(ctx context.Context, o Options) (*Baseline, error) {
 		return nil, fmt.Errorf("scan task directory: %w", err)
 	}
 	removeAdded(o.Dir, ch.Added)
-	b.Touched = append(ch.Modified, ch.Deleted...)
+	b.Touched = append(append(outermost(ch.Added), ch.Modified...), ch.Deleted...)
 	for name, out := range res.Tests {
 		if out.Status == statusPass {
 			b.PassedTests = append(b.PassedTests, name)
@@ -140,5 +141,5 @@ func (s *session) containmentUsed() string {
 	if sandbox.BwrapAvailable() {
 		return sandbox.ContainmentBwrap
 	}
-	return sandbox.ContainmentProcessGroup
+	return sandbox.DefaultContainment()
 }

@@ -23,6 +23,7 @@ type conformance struct {
 	fixtures  string // testdata tree holding confFile and hangFile
 	confFile  string
 	hangFile  string
+	hangProc  string // the command line of the process the hanging test starts, unique among the tests
 	broken    string // a test file that parses but does not build or import
 	badSyntax string // a test file that does not parse
 	existing  string // name of the module's existing test
@@ -190,7 +191,7 @@ func runToolchainConformance(t *testing.T, h conformance) {
 		require.True(t, res.Aborted)
 		require.Equal(t, statusTimeout, res.Tests[role("hang")].Status)
 		require.Less(t, time.Since(start), s.o.TestTimeout+goBuildAllowance)
-		requireNoProcess(t, "sleep 360")
+		requireNoProcess(t, h.hangProc)
 	})
 }
 
@@ -222,6 +223,7 @@ func TestGoToolchainConformance(t *testing.T) {
 		fixtures:  "testdata/conformance/go",
 		confFile:  "calc/conf_test.go",
 		hangFile:  "calc/hang_test.go",
+		hangProc:  "sleep 3604",
 		broken:    "broken_test.go.txt",
 		badSyntax: "package calc\n\nfunc TestX(t *testing.T {\n",
 		existing:  "TestAdd",
@@ -244,6 +246,7 @@ func TestPythonToolchainConformance(t *testing.T) {
 		fixtures:  "testdata/conformance/python",
 		confFile:  "tests/shapes/test_conf.py",
 		hangFile:  "tests/shapes/test_hang.py",
+		hangProc:  "sleep 3605",
 		broken:    "test_broken.py.txt",
 		badSyntax: "def test_x(:\n    pass\n",
 		existing:  "tests/shapes/test_geometry.py::test_area_circle",

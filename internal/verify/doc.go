@@ -21,9 +21,12 @@
 // implementation per language (Go: go test with -coverpkg and
 // golang.org/x/tools/cover; Python: pytest under coverage.py) and a
 // conformance suite both pass. Every test run goes through internal/sandbox:
-// its own process group, a timeout, a scrubbed environment and, where
-// bubblewrap works, a read-only file system without network.
+// its own process group, a timeout, a scrubbed environment, limits on the
+// bytes it writes, its processes and its memory and, where bubblewrap
+// works, a minimal view of the file system (no $HOME, no secrets of /etc)
+// without network. What leaves a run (excerpts, feedback, the transcript)
+// is redacted by internal/redact.
 //
-// docs/verification.md describes the funnel, the reason codes, containment
-// and how coverage is measured.
+// docs/verification.md describes the funnel, the reason codes, containment,
+// the limits and how coverage is measured.
 package verify

@@ -69,10 +69,6 @@ type treeChanges struct {
 	Deleted  []string // files that disappeared
 }
 
-func (c treeChanges) empty() bool {
-	return len(c.Added)+len(c.Modified)+len(c.Deleted) == 0
-}
-
 // changedSince compares the directory now with before.
 func changedSince(dir string, before fingerprint) (treeChanges, error) {
 	now, err := takeFingerprint(dir)
@@ -111,6 +107,19 @@ func removeAdded(dir string, added []string) {
 		_ = os.RemoveAll(filepath.Join(dir, filepath.FromSlash(rel)))
 		done[rel] = true
 	}
+}
+
+// outermost lists the paths of a sorted list not below another of them.
+func outermost(paths []string) []string {
+	var out []string
+	in := map[string]bool{}
+	for _, p := range paths {
+		if !parentIn(p, in) {
+			out = append(out, p)
+			in[p] = true
+		}
+	}
+	return out
 }
 
 func parentIn(rel string, set map[string]bool) bool {

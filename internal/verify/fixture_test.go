@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -135,31 +134,14 @@ func copyTree(t testing.TB, from, to string) {
 }
 
 // testLog collects a transcript and prints it when the test fails.
-func testLog(t testing.TB) *syncBuffer {
-	b := &syncBuffer{}
+func testLog(t testing.TB) *testenv.Buffer {
+	b := &testenv.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("transcript:\n%s", b.String())
 		}
 	})
 	return b
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // needGo skips (or fails under HANDOFF_REQUIRE_ALL) without the go command.

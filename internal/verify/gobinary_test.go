@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
 )
 
 // After the first go test run, stability and bisection runs execute the
@@ -88,7 +88,7 @@ func TestVerifyGoKeptBinariesRunDirectly(t *testing.T) {
 	})
 }
 
-func requireNoGoTest2json(t *testing.T, cmds []task.CommandRun) {
+func requireNoGoTest2json(t *testing.T, cmds []handofftype.CommandRun) {
 	t.Helper()
 	for _, c := range cmds {
 		require.NotContains(t, c.Command, "go tool test2json")
@@ -98,7 +98,7 @@ func requireNoGoTest2json(t *testing.T, cmds []task.CommandRun) {
 
 // requireKeptBinaryRun checks that c ran a kept test binary itself, the way
 // go test -json would.
-func requireKeptBinaryRun(t *testing.T, c task.CommandRun) {
+func requireKeptBinaryRun(t *testing.T, c handofftype.CommandRun) {
 	t.Helper()
 	bin, _, _ := strings.Cut(c.Command, " ")
 	require.True(t, filepath.IsAbs(bin), "a kept binary, not the go command: %s", c.Command)

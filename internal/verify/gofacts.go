@@ -49,6 +49,8 @@ type goFactCache struct {
 type goEnvFacts struct {
 	CacheDir   string `json:"GOCACHE"`
 	ConfigFile string `json:"GOENV"`
+	Root       string `json:"GOROOT"`
+	ModCache   string `json:"GOMODCACHE"`
 	config     []byte // the configuration file's content then
 }
 
@@ -171,7 +173,7 @@ func goPackageKey(env []string, ef goEnvFacts, modRoot, pattern, pkgDir string) 
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+		if !IsGoSource(name) {
 			continue // neither other files nor test files change the answer
 		}
 		field(name, e.Type().String())

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
 )
 
 // Within one process, go env GOCACHE and go list are asked once: a Verify
@@ -74,7 +74,7 @@ func TestGoFactsAskedOncePerProcess(t *testing.T) {
 }
 
 // goCommands lists the commands that start with one of prefixes.
-func goCommands(cmds []task.CommandRun, prefixes ...string) []string {
+func goCommands(cmds []handofftype.CommandRun, prefixes ...string) []string {
 	var out []string
 	for _, c := range cmds {
 		for _, p := range prefixes {

@@ -31,6 +31,11 @@ var goIssueLine = regexp.MustCompile(`^(\t?)(\S+\.go):(\d+)(?::\d+)?: (.*)$`)
 // still running then timed out. The transcript gets the human-readable
 // output.
 func parseGoTestJSON(out []byte, cwd, dir string, killed bool) (*suiteResult, string) {
+	return readGoEvents(out).result(cwd, dir, killed)
+}
+
+// readGoEvents reads every line of go test -json output.
+func readGoEvents(out []byte) *goEventReader {
 	r := newGoEventReader()
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
@@ -43,7 +48,7 @@ func parseGoTestJSON(out []byte, cwd, dir string, killed bool) (*suiteResult, st
 		}
 		r.event(e)
 	}
-	return r.result(cwd, dir, killed)
+	return r
 }
 
 // goEventReader gathers the events of one go test run (go test -json, or
@@ -58,6 +63,7 @@ type goEventReader struct {
 	running    []string // tests named in a timeout panic
 	inRunning  bool
 	build      strings.Builder
+	subFailed  []string // subtests that failed: "TestX/case"
 }
 
 func newGoEventReader() *goEventReader {
@@ -130,6 +136,9 @@ func (r *goEventReader) event(e goEvent) {
 			return
 		}
 		if e.Test != top {
+			if e.Action == "fail" {
+				r.subFailed = append(r.subFailed, e.Test)
+			}
 			return
 		}
 		st := map[string]status{"pass": statusPass, "fail": statusFail, "skip": statusSkip}[e.Action]

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -61,17 +62,20 @@ func (g *goToolchain) prepare(ctx context.Context, s *session) error {
 	return g.listPackage(ctx, s)
 }
 
-// goEnv makes the Go build cache writable in the sandbox: go env GOCACHE,
-// asked once per process (goFacts).
+// goEnv makes the Go build cache writable in the sandbox and the Go
+// installation, the module cache and go's configuration file readable: go
+// env, asked once per process (goFacts).
 func (g *goToolchain) goEnv(ctx context.Context, s *session) error {
+	if p, err := exec.LookPath("go"); err == nil {
+		s.readOnly = append(s.readOnly, filepath.Dir(p)) // the go found in PATH, wherever it is
+	}
 	key := goEnvKey(s.env)
 	if f, ok := goFacts.envFacts(key); ok {
 		s.logf("# GOCACHE=%s (go env answered it before in this process)", f.CacheDir)
-		g.env = f
-		s.writable = append(s.writable, f.CacheDir)
+		g.useEnv(s, f)
 		return nil
 	}
-	r, err := s.exec(ctx, command{Args: []string{"go", "env", "-json", "GOCACHE", "GOENV"}, Dir: g.modRoot, Timeout: time.Minute, Trusted: true})
+	r, err := s.exec(ctx, command{Args: []string{"go", "env", "-json", "GOCACHE", "GOENV", "GOROOT", "GOMODCACHE"}, Dir: g.modRoot, Timeout: time.Minute, Trusted: true})
 	if err != nil {
 		return err
 	}
@@ -80,10 +84,15 @@ func (g *goToolchain) goEnv(ctx context.Context, s *session) error {
 		return nil // go test will say what is wrong
 	}
 	f.config = readOptional(f.ConfigFile)
-	g.env = f
-	s.writable = append(s.writable, f.CacheDir)
+	g.useEnv(s, f)
 	goFacts.putEnvFacts(key, f)
 	return nil
+}
+
+func (g *goToolchain) useEnv(s *session, f goEnvFacts) {
+	g.env = f
+	s.writable = append(s.writable, f.CacheDir)
+	s.readOnly = append(s.readOnly, f.Root, f.ModCache, f.ConfigFile)
 }
 
 // download fetches the module's requirements outside the sandbox, where

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"go/parser"
 	"go/token"
-	"os"
+	"io/fs"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/handoff-dev/handoff/internal/workspace"
 )
 
 // Languages handoff verifies.
@@ -24,20 +26,20 @@ var ErrUnsupportedModule = errors.New("unsupported module")
 
 // Language returns LanguageGo or LanguagePython for a module: a .go file, a
 // directory with .go files ("." for the root) or a .py file, relative to
-// dir.
-func Language(dir, module string) (string, error) {
+// the workspace ws (os.DirFS of its root, or a stored tree). It reads
+// directories' listings, never a file.
+func Language(ws fs.FS, module string) (string, error) {
 	rel, err := cleanModule(module)
 	if err != nil {
 		return "", err
 	}
-	abs := filepath.Join(dir, filepath.FromSlash(rel))
-	fi, err := os.Stat(abs)
+	fi, err := fs.Stat(ws, rel)
 	if err != nil {
-		return "", fmt.Errorf("module %s: %w; give a path relative to the workspace", module, err)
+		return "", fmt.Errorf("module %s: %w; give a path relative to the workspace", module, errors.Unwrap(err))
 	}
 	switch {
 	case fi.IsDir():
-		files, err := goSourceFiles(abs)
+		files, err := goSourceFiles(ws, rel)
 		if err != nil {
 			return "", err
 		}
@@ -45,14 +47,34 @@ func Language(dir, module string) (string, error) {
 			return "", fmt.Errorf("%w: directory %s has no Go source files; give a Go package directory, a .go file or a .py file", ErrUnsupportedModule, module)
 		}
 		return LanguageGo, nil
-	case strings.HasSuffix(rel, "_test.go"):
-		return "", fmt.Errorf("%w: %s is a test file; give the Go file or package the tests are for", ErrUnsupportedModule, module)
-	case strings.HasSuffix(rel, ".go"):
-		return LanguageGo, nil
-	case strings.HasSuffix(rel, ".py"):
-		return LanguagePython, nil
 	}
-	return "", fmt.Errorf("%w: %s; handoff supports Go (a .go file or a package directory) and Python (a .py file)", ErrUnsupportedModule, module)
+	lang := FileLanguage(rel)
+	switch {
+	case lang == "":
+		return "", fmt.Errorf("%w: %s; handoff supports Go (a .go file or a package directory) and Python (a .py file)", ErrUnsupportedModule, module)
+	case IsTestFile(lang, rel):
+		return "", fmt.Errorf("%w: %s is a test file; give the file or package the tests are for", ErrUnsupportedModule, module)
+	}
+	return lang, nil
+}
+
+// FileLanguage returns the language of a source file by its name (Go for
+// .go, Python for .py), or "" for any other file. A test file has its
+// language too; IsTestFile tells it apart.
+func FileLanguage(name string) string {
+	switch path.Ext(name) {
+	case ".go":
+		return LanguageGo
+	case ".py":
+		return LanguagePython
+	}
+	return ""
+}
+
+// IsGoSource tells whether name is a Go source file that is not a test:
+// what makes a directory a Go package, and what its tests cover.
+func IsGoSource(name string) bool {
+	return FileLanguage(name) == LanguageGo && !IsTestFile(LanguageGo, name)
 }
 
 // DefaultOutput returns the conventional output path (relative,
@@ -64,14 +86,17 @@ func Language(dir, module string) (string, error) {
 //     when that exists); the root package "." uses its package name;
 //   - Python a/b/c.py: tests/a/b/test_c.py (test_c_handoff.py when that
 //     exists), mirroring the package path.
-func DefaultOutput(dir, module string) (string, error) {
-	lang, err := Language(dir, module)
+//
+// Of the workspace ws it reads listings, and the package clause of one Go
+// file for the root package.
+func DefaultOutput(ws fs.FS, module string) (string, error) {
+	lang, err := Language(ws, module)
 	if err != nil {
 		return "", err
 	}
 	rel, _ := cleanModule(module)
 	exists := func(p string) bool {
-		_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p)))
+		_, err := fs.Stat(ws, p)
 		return err == nil
 	}
 	pick := func(first, second string) string {
@@ -92,7 +117,7 @@ func DefaultOutput(dir, module string) (string, error) {
 	}
 	name := path.Base(rel)
 	if rel == "." {
-		name, err = goPackageName(filepath.Join(dir, "."))
+		name, err = goPackageName(ws, ".")
 		if err != nil {
 			return "", err
 		}
@@ -104,16 +129,61 @@ func DefaultOutput(dir, module string) (string, error) {
 // language: Go *_test.go; Python test_*.py, *_test.py and conftest.py.
 func IsTestFile(language, rel string) bool {
 	base := path.Base(rel)
+	if FileLanguage(base) != language {
+		return false
+	}
 	switch language {
 	case LanguageGo:
 		return strings.HasSuffix(base, "_test.go")
 	case LanguagePython:
-		if !strings.HasSuffix(base, ".py") {
-			return false
-		}
-		return base == "conftest.py" || strings.HasPrefix(base, "test_") || strings.HasSuffix(base, "_test.py")
+		return base == pytestConfig || strings.HasPrefix(base, "test_") || strings.HasSuffix(base, "_test.py")
 	}
 	return false
+}
+
+// pytestConfig is pytest's per-directory configuration file: a test file
+// by name, never a place for kept tests.
+const pytestConfig = "conftest.py"
+
+// CheckOutput tells whether output (slash-separated, relative to the
+// workspace) may receive a module's kept tests, and if not, what is wrong
+// and how to name it. It must be a test file name of the language, inside
+// the workspace, outside git's and handoff's own directories (.git,
+// .handoff), and not a test runner's configuration (conftest.py): kept
+// tests replace the file, and a conftest.py changes how every test runs.
+func CheckOutput(language, output string) error {
+	rel := path.Clean(filepath.ToSlash(output))
+	if output == "" || rel == "." || path.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fmt.Errorf("output %q is not a file path inside the workspace; give one relative to it, like %s", output, exampleTestName(language))
+	}
+	for _, dir := range strings.Split(path.Dir(rel), "/") {
+		owner := ""
+		switch {
+		case strings.EqualFold(dir, ".git"):
+			owner = "git"
+		case dir == workspace.StateDirName:
+			owner = "handoff"
+		}
+		if owner != "" {
+			return fmt.Errorf("output %s is inside %s, which belongs to %s, not to the code; name a test file like %s",
+				output, dir, owner, exampleTestName(language))
+		}
+	}
+	if language == LanguagePython && path.Base(rel) == pytestConfig {
+		return fmt.Errorf("output %s is pytest's configuration file, not a test file; name it like %s", output, exampleTestName(language))
+	}
+	if !IsTestFile(language, rel) {
+		return fmt.Errorf("output %s is not a %s test file name (Go: *_test.go; Python: test_*.py or *_test.py); name it like %s",
+			output, language, exampleTestName(language))
+	}
+	return nil
+}
+
+func exampleTestName(language string) string {
+	if language == LanguagePython {
+		return "tests/test_x.py"
+	}
+	return "pkg/x_test.go"
 }
 
 // cleanModule makes module a clean slash-separated relative path.
@@ -128,30 +198,34 @@ func cleanModule(module string) (string, error) {
 	return rel, nil
 }
 
-// goSourceFiles lists the non-test .go files of a directory.
-func goSourceFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+// goSourceFiles lists the non-test .go files of a directory of ws.
+func goSourceFiles(ws fs.FS, dir string) ([]string, error) {
+	entries, err := fs.ReadDir(ws, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read module directory: %w", err)
 	}
 	var files []string
 	for _, e := range entries {
-		n := e.Name()
-		if e.Type().IsRegular() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") {
-			files = append(files, n)
+		if e.Type().IsRegular() && IsGoSource(e.Name()) {
+			files = append(files, e.Name())
 		}
 	}
 	return files, nil
 }
 
-// goPackageName reads the package clause of the first Go source file in dir.
-func goPackageName(dir string) (string, error) {
-	files, err := goSourceFiles(dir)
+// goPackageName reads the package clause of the first Go source file in
+// the directory dir of ws.
+func goPackageName(ws fs.FS, dir string) (string, error) {
+	files, err := goSourceFiles(ws, dir)
 	if err != nil {
 		return "", err
 	}
 	for _, f := range files {
-		af, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, f), nil, parser.PackageClauseOnly)
+		src, err := fs.ReadFile(ws, path.Join(dir, f))
+		if err != nil {
+			continue
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, src, parser.PackageClauseOnly)
 		if err == nil {
 			return af.Name.Name, nil
 		}

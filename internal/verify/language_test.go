@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/handoff-dev/handoff/handofftype"
 )
 
 func TestLanguageAndDefaultOutput(t *testing.T) {
@@ -44,21 +46,21 @@ func TestLanguageAndDefaultOutput(t *testing.T) {
 		{"a/b/d.py", LanguagePython, "tests/a/b/test_d_handoff.py"},
 		{"top.py", LanguagePython, "tests/test_top.py"},
 	} {
-		lang, err := Language(dir, tc.module)
+		lang, err := Language(os.DirFS(dir), tc.module)
 		require.NoError(t, err, tc.module)
 		require.Equal(t, tc.lang, lang, tc.module)
-		out, err := DefaultOutput(dir, tc.module)
+		out, err := DefaultOutput(os.DirFS(dir), tc.module)
 		require.NoError(t, err, tc.module)
 		require.Equal(t, tc.output, out, tc.module)
 	}
-	for _, bad := range []string{"docs/readme.md", "empty", "onlytests", "pkg/y_test.go", "../x.go", "/etc/x.go", "", "missing.go"} {
-		_, err := Language(dir, bad)
+	for _, bad := range []string{"docs/readme.md", "empty", "onlytests", "pkg/y_test.go", "tests/a/b/test_d.py", "../x.go", "/etc/x.go", "", "missing.go"} {
+		_, err := Language(os.DirFS(dir), bad)
 		require.Error(t, err, bad)
 		if bad != "missing.go" {
 			require.True(t, errors.Is(err, ErrUnsupportedModule), "%s: %v", bad, err)
 		}
 	}
-	_, err := Language(dir, "docs/readme.md")
+	_, err := Language(os.DirFS(dir), "docs/readme.md")
 	require.ErrorContains(t, err, "handoff supports Go (a .go file or a package directory) and Python (a .py file)")
 }
 
@@ -87,6 +89,31 @@ func TestIsTestFile(t *testing.T) {
 	}
 }
 
+// FileLanguage and IsGoSource are the rules every package asks (the
+// pipeline's module globs, the runner's check that a package moved, the
+// Go toolchain's package facts) instead of matching suffixes of its own.
+func TestFileLanguage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, lang string
+		goSource   bool
+	}{
+		{"x.go", LanguageGo, true},
+		{"pkg/x.go", LanguageGo, true},
+		{"x_test.go", LanguageGo, false},
+		{"a/b/c.py", LanguagePython, false},
+		{"test_c.py", LanguagePython, false},
+		{"conftest.py", LanguagePython, false},
+		{"x.pyc", "", false},
+		{"go.mod", "", false},
+		{"README.md", "", false},
+		{"dir.go/x", "", false},
+	} {
+		require.Equal(t, tc.lang, FileLanguage(tc.name), tc.name)
+		require.Equal(t, tc.goSource, IsGoSource(tc.name), tc.name)
+	}
+}
+
 func TestOptionsNormalize(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -95,14 +122,50 @@ func TestOptionsNormalize(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, LanguageGo, o.Language)
 	require.Equal(t, "x_test.go", o.Output)
-	require.Equal(t, DefaultRuns, o.Runs)
-	require.Equal(t, DefaultTestTimeout, o.TestTimeout)
+	require.Equal(t, handofftype.DefaultRuns, o.Runs)
+	require.Equal(t, handofftype.DefaultTestTimeout, o.TestTimeout)
 	require.NotNil(t, o.Log)
 
 	_, err = Options{Dir: "relative", Module: "x.go"}.normalize()
 	require.ErrorContains(t, err, "absolute")
 	_, err = Options{Dir: dir, Module: "x.go", Output: "x.go"}.normalize()
-	require.ErrorContains(t, err, "not a go test file path")
+	require.ErrorContains(t, err, "not a go test file name")
 	_, err = Options{Dir: dir, Module: "x.go", Output: "../x_test.go"}.normalize()
 	require.Error(t, err)
+}
+
+// CheckOutput is the one rule for where kept tests may land: submit asks it,
+// and verify asks it again.
+func TestCheckOutput(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		lang, output string
+		want         string // "" means accepted
+	}{
+		{LanguageGo, "pkg/x_test.go", ""},
+		{LanguageGo, "./pkg/../x_test.go", ""},
+		{LanguagePython, "tests/test_x.py", ""},
+		{LanguagePython, "tests/x_test.py", ""},
+		{LanguageGo, "", "not a file path inside the workspace"},
+		{LanguageGo, ".", "not a file path inside the workspace"},
+		{LanguageGo, "../x_test.go", "not a file path inside the workspace"},
+		{LanguageGo, "/abs/x_test.go", "not a file path inside the workspace"},
+		{LanguageGo, ".git/x_test.go", "inside .git, which belongs to git"},
+		{LanguageGo, "sub/.git/hooks/x_test.go", "inside .git"},
+		{LanguageGo, ".GIT/x_test.go", "inside .GIT"},
+		{LanguageGo, ".handoff/x_test.go", "inside .handoff, which belongs to handoff"},
+		{LanguagePython, ".handoff/tasks/test_x.py", "inside .handoff"},
+		{LanguagePython, "conftest.py", "pytest's configuration file"},
+		{LanguagePython, "tests/conftest.py", "pytest's configuration file"},
+		{LanguageGo, "x.go", "not a go test file name"},
+		{LanguagePython, "tests/helpers.py", "not a python test file name"},
+		{LanguageGo, "tests/test_x.py", "not a go test file name"},
+	} {
+		err := CheckOutput(tc.lang, tc.output)
+		if tc.want == "" {
+			require.NoError(t, err, "%s %s", tc.lang, tc.output)
+			continue
+		}
+		require.ErrorContains(t, err, tc.want, "%s %s", tc.lang, tc.output)
+	}
 }

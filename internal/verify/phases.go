@@ -34,27 +34,8 @@ func (a *acceptance) buildAndPass(ctx context.Context) error {
 			}
 			progress = true
 		}
-		for _, c := range alive {
-			o, ran := rr.Tests[c.Name]
-			switch {
-			case c.dropped:
-			case !ran && (rr.Aborted || rr.BuildFailed):
-				// The run died or did not build before reaching it; it runs
-				// again next round.
-			case !ran:
-				a.drop(c, ReasonFailed, "the test did not run (a -run that matches nothing is not a pass): check its name, signature and build tags", stagePassed)
-				progress = true
-			case o.Status == statusPass:
-			case o.Status == statusTimeout:
-				a.drop(c, ReasonTimeout, fmt.Sprintf("did not finish within %s\n%s", a.s.o.TestTimeout, o.Output), stagePassed)
-				progress = true
-			case o.Status == statusSkip:
-				a.drop(c, ReasonFailed, "the test skipped itself: a skipped test verifies nothing\n"+o.Output, stagePassed)
-				progress = true
-			default:
-				a.drop(c, ReasonFailed, o.Output, stagePassed)
-				progress = true
-			}
+		if a.dropFailed(rr, alive) {
+			progress = true
 		}
 		if !progress && rr.Aborted && len(a.brokenExisting(rr.suiteResult)) == 0 {
 			if stalls++; stalls >= 2 {
@@ -77,6 +58,11 @@ func (a *acceptance) buildAndPass(ctx context.Context) error {
 			// wrote where they must not: bisection is cheaper without tests
 			// that hang.
 			if progress, err = a.handleDirt(ctx, rr, alive, selection{}); err != nil {
+				return err
+			}
+		}
+		if !progress {
+			if progress, err = a.handleLimits(ctx, rr, alive, selection{}); err != nil {
 				return err
 			}
 		}
@@ -106,6 +92,36 @@ func (a *acceptance) buildAndPass(ctx context.Context) error {
 		return nil
 	}
 	return fmt.Errorf("verify: no verdict after %d runs", maxRounds)
+}
+
+// dropFailed drops the generated tests that did not pass in rr: failed,
+// timed out, skipped themselves, or did not run in a run that did. It
+// reports whether it dropped any.
+func (a *acceptance) dropFailed(rr *runResult, alive []*candidate) bool {
+	dropped := false
+	for _, c := range alive {
+		o, ran := rr.Tests[c.Name]
+		switch {
+		case c.dropped:
+		case !ran && (rr.Aborted || rr.BuildFailed):
+			// The run died or did not build before reaching it; it runs
+			// again next round.
+		case !ran:
+			a.drop(c, ReasonFailed, "the test did not run (a -run that matches nothing is not a pass): check its name, signature and build tags", stagePassed)
+			dropped = true
+		case o.Status == statusPass:
+		case o.Status == statusTimeout:
+			a.drop(c, ReasonTimeout, fmt.Sprintf("did not finish within %s\n%s", a.s.o.TestTimeout, o.Output), stagePassed)
+			dropped = true
+		case o.Status == statusSkip:
+			a.drop(c, ReasonFailed, "the test skipped itself: a skipped test verifies nothing\n"+o.Output, stagePassed)
+			dropped = true
+		default:
+			a.dropFailure(c, ReasonFailed, o.Output, stagePassed, rr.LimitHit)
+			dropped = true
+		}
+	}
+	return dropped
 }
 
 // stabilize runs the suite Runs-1 more times (Go: in shuffled order); a
@@ -139,7 +155,7 @@ func (a *acceptance) stabilize(ctx context.Context) error {
 				continue
 			}
 			if o, ran := rr.Tests[c.Name]; ran && o.Status != statusPass {
-				a.drop(c, ReasonFlaky, fmt.Sprintf("passed in run 1 but not in run %d of %d (%s)\n%s", run, a.s.o.Runs, o.Status, o.Output), stageStable)
+				a.dropFailure(c, ReasonFlaky, fmt.Sprintf("passed in run 1 but not in run %d of %d (%s)\n%s", run, a.s.o.Runs, o.Status, o.Output), stageStable, rr.LimitHit)
 				progress = true
 			} else if !ran && !rr.Aborted {
 				a.drop(c, ReasonFlaky, fmt.Sprintf("did not run in run %d of %d", run, a.s.o.Runs), stageStable)
@@ -231,7 +247,7 @@ func (a *acceptance) confirm(ctx context.Context) error {
 		}
 		for _, c := range alive {
 			if o, ran := rr.Tests[c.Name]; !c.dropped && (!ran || o.Status != statusPass) {
-				a.drop(c, ReasonFlaky, "failed in the final run with the kept tests\n"+o.Output, stageStable)
+				a.dropFailure(c, ReasonFlaky, "failed in the final run with the kept tests\n"+o.Output, stageStable, rr.LimitHit)
 				progress = true
 			}
 		}
@@ -257,24 +273,48 @@ func (a *acceptance) confirm(ctx context.Context) error {
 	return nil
 }
 
-// handleDirt deals with a run that changed files it must not: the tests to
-// blame are dropped as disallowed changes.
+// handleDirt deals with a run that left files behind in the task
+// directory: the tests to blame are dropped.
 func (a *acceptance) handleDirt(ctx context.Context, rr *runResult, alive []*candidate, sel selection) (bool, error) {
 	if len(rr.Dirtied) == 0 {
 		return false, nil
 	}
 	dirt := strings.Join(rr.Dirtied, ", ")
-	a.s.logf("# the run changed %s; restored", dirt)
+	a.s.logf("# the run left behind %s; undone", dirt)
 	culprits, err := a.blame(ctx, alive, sel, func(r *runResult) bool { return len(r.Dirtied) > 0 })
 	if err != nil {
 		return false, err
 	}
 	if len(culprits) == 0 {
-		a.s.logf("# the existing tests change %s by themselves; not held against the generated tests", dirt)
+		a.s.logf("# the existing tests leave %s by themselves; not held against the generated tests", dirt)
 		return false, nil
 	}
 	for _, c := range culprits {
-		a.drop(c, ReasonDisallowedChange, "while it ran, the test changed "+dirt+" (restored); tests may write only to temporary directories", stagePassed)
+		a.drop(c, ReasonLeavesFiles, "while it ran, the test left behind in the workspace: "+dirt+
+			" (undone). A test must leave the workspace as it found it: write to t.TempDir() in Go, tmp_path in pytest", stagePassed)
+	}
+	return true, nil
+}
+
+// handleLimits deals with a run whose sandbox saw a limit reached while no
+// failing test owned up to it (a test that ignored its failed forks): the
+// tests to blame are dropped.
+func (a *acceptance) handleLimits(ctx context.Context, rr *runResult, alive []*candidate, sel selection) (bool, error) {
+	if len(rr.LimitHit) == 0 {
+		return false, nil
+	}
+	hit := rr.LimitHit
+	a.s.logf("# the run reached its %s limit", strings.Join(hit, " and "))
+	culprits, err := a.blame(ctx, alive, sel, func(r *runResult) bool { return len(r.LimitHit) > 0 })
+	if err != nil {
+		return false, err
+	}
+	if len(culprits) == 0 {
+		a.s.logf("# the existing tests or the build reach the %s limit by themselves; not held against the generated tests", strings.Join(hit, " and "))
+		return false, nil
+	}
+	for _, c := range culprits {
+		a.drop(c, ReasonResourceLimit, a.limitText(hit[0])+"\nthe run with this test reached it, though the test did not fail", stagePassed)
 	}
 	return true, nil
 }

@@ -55,6 +55,9 @@ func (p *pyToolchain) prepare(ctx context.Context, s *session) error {
 		pythonPath += string(os.PathListSeparator) + old
 	}
 	s.env = append(s.env, "PYTHONPATH="+pythonPath, "PYTHONDONTWRITEBYTECODE=1", "TMPDIR="+s.scratch)
+	if err := p.interpreterPaths(ctx, s); err != nil {
+		return err
+	}
 	r, err := s.exec(ctx, command{Args: []string{s.o.Python, "-c", "import pytest, coverage; print(pytest.__version__, coverage.__version__)"}, Timeout: pyHelperTimeout})
 	if err != nil {
 		return err
@@ -65,6 +68,38 @@ func (p *pyToolchain) prepare(ctx context.Context, s *session) error {
 	}
 	s.logf("# pytest and coverage.py versions: %s", strings.TrimSpace(string(r.Stdout)))
 	return nil
+}
+
+// interpreterPaths makes the interpreter and its libraries readable in the
+// sandbox: its directory, its prefixes and every directory on its sys.path,
+// as the interpreter says outside the sandbox. It runs in the scratch
+// directory, so nothing of the task directory is imported.
+func (p *pyToolchain) interpreterPaths(ctx context.Context, s *session) error {
+	const probe = "import json, os, sys\n" +
+		"print(json.dumps([os.path.realpath(sys.executable), sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix] + sys.path))"
+	r, err := s.exec(ctx, command{Args: []string{s.o.Python, "-c", probe}, Dir: s.scratch, Timeout: pyHelperTimeout, Trusted: true})
+	if err != nil {
+		return err
+	}
+	var paths []string
+	if r.Exit != 0 || json.Unmarshal(r.Stdout, &paths) != nil {
+		return fmt.Errorf("%w: %s does not run: %s", ErrToolchain, s.o.Python, excerpt(string(r.Stderr)))
+	}
+	s.readOnly = append(s.readOnly, filepath.Dir(s.o.Python))
+	for i, q := range paths {
+		if i == 0 {
+			q = filepath.Dir(q)
+		}
+		if filepath.IsAbs(q) && !within(q, s.o.Dir) && !within(q, s.scratch) {
+			s.readOnly = append(s.readOnly, q)
+		}
+	}
+	return nil
+}
+
+// within tells whether p is dir or below it.
+func within(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
 }
 
 // scope is the test tree the output lives in (its top directory, "tests"
@@ -89,7 +124,7 @@ func (p *pyToolchain) scope(o Options, changed []string) []string {
 	}
 	add(o.Output)
 	for _, c := range changed {
-		if path.Base(c) != "conftest.py" {
+		if path.Base(c) != pytestConfig {
 			add(c)
 		}
 	}

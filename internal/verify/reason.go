@@ -4,8 +4,8 @@ package verify
 // (tests.dropped[].reason). They are listed in the order the checks run.
 const (
 	// ReasonDisallowedChange: the agent touched a non-test file, go.mod or
-	// go.sum, requirements, a path outside the output area, or a test
-	// rewrote such a file while it ran. The entry is named by the path.
+	// go.sum, requirements or a path outside the output area. The entry is
+	// named by the path.
 	ReasonDisallowedChange = "disallowed_change"
 	// ReasonParseError: the test file does not parse. The entry is named by
 	// the file.
@@ -19,6 +19,15 @@ const (
 	ReasonFailed = "failed"
 	// ReasonTimeout: the test did not finish within the per-run timeout.
 	ReasonTimeout = "timeout"
+	// ReasonResourceLimit: the test reached a limit of its run: the bytes
+	// a run may write, its processes or its memory. The excerpt's first
+	// line names the limit (sandbox.LimitWrite, LimitProcesses,
+	// LimitMemory).
+	ReasonResourceLimit = "resource_limit"
+	// ReasonLeavesFiles: while it ran, the test created, changed or
+	// deleted files in the task directory and did not clean up; the
+	// excerpt names the paths. Tests write to t.TempDir() or tmp_path.
+	ReasonLeavesFiles = "leaves_files"
 	// ReasonBreaksSuite: existing tests that passed before fail with the test
 	// present, or under shuffled order (Go).
 	ReasonBreaksSuite = "breaks_suite"

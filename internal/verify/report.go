@@ -6,20 +6,21 @@ import (
 	"strings"
 
 	"github.com/handoff-dev/handoff/agent"
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
 )
 
 // report assembles the verdict.
 func (a *acceptance) report() *Report {
 	o, b := a.s.o, a.baseline
 	r := &Report{
-		Coverage: task.Coverage{Before: b.Coverage, After: b.Coverage, Threshold: o.Threshold,
+		Coverage: handofftype.Coverage{Before: b.Coverage, After: b.Coverage, Threshold: o.Threshold,
 			BranchBefore: b.Branch, BranchAfter: b.Branch},
 		Kept:        []string{},
 		Dropped:     a.dropped,
 		Commands:    a.s.commands,
 		Rejected:    a.rejected,
 		Containment: a.s.containmentUsed(),
+		Gaps:        a.s.gaps,
 		Files:       map[string][]byte{},
 		Runs:        a.s.runs,
 	}
@@ -38,7 +39,7 @@ func (a *acceptance) report() *Report {
 		}
 	}
 	r.Functions = functionDeltas(b.Functions, after)
-	r.Funnel = task.Funnel{Generated: a.generated}
+	r.Funnel = handofftype.Funnel{Generated: a.generated}
 	r.Funnel.Built = r.Funnel.Generated - a.drops[stageBuilt]
 	r.Funnel.Passed = r.Funnel.Built - a.drops[stagePassed]
 	r.Funnel.Stable = r.Funnel.Passed - a.drops[stageStable]
@@ -57,14 +58,14 @@ func AlreadyMet(b *Baseline, threshold float64) bool {
 }
 
 // functionDeltas pairs per-function figures by name, in the order of after.
-func functionDeltas(before, after []agent.FunctionCoverage) []task.FunctionDelta {
+func functionDeltas(before, after []agent.FunctionCoverage) []handofftype.FunctionDelta {
 	was := map[string]float64{}
 	for _, f := range before {
 		was[f.Name] = f.Percent
 	}
-	out := make([]task.FunctionDelta, 0, len(after))
+	out := make([]handofftype.FunctionDelta, 0, len(after))
 	for _, f := range after {
-		out = append(out, task.FunctionDelta{Name: f.Name, Before: was[f.Name], After: f.Percent})
+		out = append(out, handofftype.FunctionDelta{Name: f.Name, Before: was[f.Name], After: f.Percent})
 	}
 	return out
 }
@@ -125,7 +126,11 @@ func feedback(o Options, r *Report, after []agent.FunctionCoverage) *agent.Feedb
 func reasonHint(reason string) string {
 	switch reason {
 	case ReasonDisallowedChange:
-		return "only test files in the output area may change, and tests may not write to the workspace"
+		return "only test files in the output area may change"
+	case ReasonLeavesFiles:
+		return "the test left files behind in the workspace; write only to t.TempDir() (Go) or tmp_path (pytest)"
+	case ReasonResourceLimit:
+		return "the test reached a resource limit of its run (the first line says which); keep files, processes and memory small"
 	case ReasonParseError:
 		return "the file does not parse"
 	case ReasonNoAssertion:

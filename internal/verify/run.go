@@ -8,9 +8,14 @@ import (
 // runResult is one suite run and what it did to the task directory.
 type runResult struct {
 	*suiteResult
-	// Dirtied lists files outside the generated tests that the run modified
-	// or deleted (already put back).
+	// Dirtied lists what the run left behind in the task directory, each
+	// path with how ("calc/marker (created)"), already undone. Byproducts
+	// of the test tools (bytecode, pytest caches) and what the existing
+	// tests leave by themselves are not in it.
 	Dirtied []string
+	// LimitHit names the limits the run's sandbox saw reached (processes,
+	// memory).
+	LimitHit []string
 }
 
 // run runs the suite once with sel, then undoes whatever the run wrote in
@@ -18,6 +23,7 @@ type runResult struct {
 // restored.
 func (a *acceptance) run(ctx context.Context, sel selection) (*runResult, error) {
 	var res *suiteResult
+	a.s.takeLimitHits()
 	dirtied, err := a.guard(func() (err error) {
 		res, err = a.s.tc.suite(ctx, a.s, sel)
 		return err
@@ -26,7 +32,7 @@ func (a *acceptance) run(ctx context.Context, sel selection) (*runResult, error)
 		return nil, err
 	}
 	a.forgiveBaselineBreakage(res)
-	rr := &runResult{suiteResult: res, Dirtied: dirtied}
+	rr := &runResult{suiteResult: res, Dirtied: dirtied, LimitHit: a.s.takeLimitHits()}
 	for name, u := range res.PerTest {
 		if o, ok := res.Tests[name]; ok && o.Status == statusPass {
 			a.units[name] = u
@@ -37,8 +43,8 @@ func (a *acceptance) run(ctx context.Context, sel selection) (*runResult, error)
 
 // guard runs tests through f and then undoes whatever they wrote in the
 // task directory: added files are removed, modified or deleted ones
-// restored. It returns the modified or deleted files, but for those the
-// existing tests change by themselves.
+// restored. It returns what they left behind (leftovers), but for test
+// tool caches and what the existing tests leave by themselves.
 func (a *acceptance) guard(f func() error) ([]string, error) {
 	before, err := takeFingerprint(a.s.o.Dir)
 	if err != nil {
@@ -57,7 +63,12 @@ func (a *acceptance) guard(f func() error) ([]string, error) {
 		touched[t] = true
 	}
 	var dirtied []string
-	for _, p := range append(ch.Modified, ch.Deleted...) {
+	for _, p := range outermost(ch.Added) {
+		if !isCache(p) && !touched[p] {
+			dirtied = append(dirtied, p+" (created)")
+		}
+	}
+	for i, p := range append(ch.Modified, ch.Deleted...) {
 		if f := a.byPath[p]; f != nil && !f.gone {
 			if err := a.write(f, f.src); err != nil {
 				return nil, err
@@ -65,8 +76,12 @@ func (a *acceptance) guard(f func() error) ([]string, error) {
 		} else if err := a.undo(p); err != nil {
 			return nil, err
 		}
+		how := " (changed)"
+		if i >= len(ch.Modified) {
+			how = " (deleted)"
+		}
 		if !touched[p] {
-			dirtied = append(dirtied, p)
+			dirtied = append(dirtied, p+how)
 		}
 	}
 	return dirtied, nil

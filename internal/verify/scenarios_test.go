@@ -99,16 +99,34 @@ func TestVerifyBreaksSuite(t *testing.T) {
 	require.NotContains(t, ft.read(t, "calc/calc_handoff_test.go"), `"errors"`)
 }
 
-// A test that rewrites the module while it runs is a disallowed change; the
-// source is put back. Stray files a test leaves are removed.
+// A test that creates, changes or deletes files in the task directory and
+// does not clean up is dropped, the paths named; what it did is undone. The
+// marker test passes every single run here, since each run starts clean,
+// and would fail the user's second go test. A test that cleans up after
+// itself is kept.
 func TestVerifyRuntimeWrites(t *testing.T) {
 	t.Parallel()
 	ft, _, r := scenario(t, "testdata/go/module", "dirt", "calc/calc.go")
-	require.Equal(t, []string{"TestAbsNegative", "TestWritesJunk"}, r.Kept)
-	require.Equal(t, map[string]string{"TestRewritesSource": ReasonDisallowedChange}, reasons(r))
-	require.Contains(t, r.Dropped[0].Excerpt, "calc/calc.go")
+	require.Equal(t, []string{"TestAbsNegative", "TestCleansUp"}, r.Kept)
+	require.Equal(t, map[string]string{"TestRewritesSource": ReasonLeavesFiles, "TestWritesJunk": ReasonLeavesFiles,
+		"TestMarker": ReasonLeavesFiles}, reasons(r))
+	for _, d := range r.Dropped {
+		require.Contains(t, d.Excerpt, "t.TempDir()")
+		switch d.Name {
+		case "TestRewritesSource":
+			require.Contains(t, d.Excerpt, "calc/calc.go (changed)")
+		case "TestMarker":
+			require.Contains(t, d.Excerpt, "calc/marker (created)")
+		}
+	}
+	require.Contains(t, r.Feedback.Text, "TestMarker: leaves_files")
 	require.Equal(t, string(ft.orig["calc/calc.go"]), ft.read(t, "calc/calc.go"))
-	require.NoFileExists(t, filepath.Join(ft.dir, "calc/junk.txt"))
+	for _, f := range []string{"calc/junk.txt", "calc/marker", "calc/tidy.txt"} {
+		require.NoFileExists(t, filepath.Join(ft.dir, f))
+	}
+	// The kept tests pass twice in a row where they are applied.
+	out, err := execCommand(context.Background(), filepath.Join(ft.dir, "calc"), "go", "test", "-count=2", ".")
+	require.NoError(t, err, out)
 }
 
 // Tests already in the output file are not judged, and stay.

@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/handoff-dev/handoff/handofftype"
+	"github.com/handoff-dev/handoff/internal/redact"
 	"github.com/handoff-dev/handoff/internal/sandbox"
-	"github.com/handoff-dev/handoff/internal/task"
 )
 
 // ErrToolchain wraps failures of the language tooling itself (go or the
@@ -26,10 +28,13 @@ type session struct {
 	o           Options
 	tc          toolchain
 	scratch     string
-	commands    []task.CommandRun
+	commands    []handofftype.CommandRun
 	containment string
 	runs        int      // test runs so far (suite and single-test runs)
 	writable    []string // extra writable paths for sandboxed runs
+	readOnly    []string // what sandboxed runs may read besides the base view: toolchain, caches, libraries
+	gaps        []string // what the containment of sandboxed runs lacked
+	limitHit    []string // limits reached by the runs since the last takeLimitHits
 	env         []string // extra environment for sandboxed runs
 	seq         int      // for unique scratch file names
 	generation  int      // bumped whenever verification rewrites a file in the task directory
@@ -65,7 +70,7 @@ func (s *session) abs(rel string) string {
 }
 
 func (s *session) logf(format string, args ...any) {
-	fmt.Fprintf(s.o.Log, format+"\n", args...)
+	_, _ = io.WriteString(s.o.Log, redact.String(fmt.Sprintf(format+"\n", args...)))
 }
 
 // command is one process to run.
@@ -119,14 +124,18 @@ func (s *session) exec(ctx context.Context, c command) (*ran, error) {
 	if !c.Trusted {
 		sc.Isolate = true
 		sc.Writable = append([]string{s.o.Dir, s.scratch}, s.writable...)
+		sc.ReadOnly = s.readOnly
+		sc.Limits = s.o.Limits
 	}
 	desc := sandbox.Describe(c.Args)
 	s.logf("$ %s", desc)
 	res, err := sandbox.Run(ctx, sc)
 	if !c.Trusted && res.Containment != "" {
 		s.containment = res.Containment
+		s.noteGaps(res.Gaps)
+		s.limitHit = append(s.limitHit, res.LimitHit...)
 	}
-	rec := task.CommandRun{Command: desc, DurationMS: res.Duration.Milliseconds(), ExitCode: res.ExitCode, TimedOut: res.TimedOut}
+	rec := handofftype.CommandRun{Command: desc, Duration: res.Duration, ExitCode: res.ExitCode, TimedOut: res.TimedOut}
 	if err != nil {
 		if errors.Is(err, sandbox.ErrNotStarted) {
 			return nil, fmt.Errorf("%w: %v", ErrToolchain, err)
@@ -140,15 +149,39 @@ func (s *session) exec(ctx context.Context, c command) (*ran, error) {
 		return nil, fmt.Errorf("verification stopped: %w", context.Cause(ctx))
 	case res.TimedOut:
 		s.logf("# killed after %s: the run passed its timeout", res.Duration.Round(time.Millisecond))
+	case len(res.LimitHit) > 0:
+		s.logf("# exit %d in %s; the run reached its %s limit", res.ExitCode, res.Duration.Round(time.Millisecond), strings.Join(res.LimitHit, " and "))
 	default:
 		s.logf("# exit %d in %s", res.ExitCode, res.Duration.Round(time.Millisecond))
 	}
 	return &ran{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Exit: res.ExitCode, TimedOut: res.TimedOut, Duration: res.Duration}, nil
 }
 
-// logText writes text to the transcript, indented, capped.
+// noteGaps records what a run's containment lacked, once each.
+func (s *session) noteGaps(gaps []string) {
+	for _, g := range gaps {
+		if !slices.Contains(s.gaps, g) {
+			s.gaps = append(s.gaps, g)
+			s.logf("# containment is weaker: %s", g)
+		}
+	}
+}
+
+// takeLimitHits returns the limits reached since the last call, once each.
+func (s *session) takeLimitHits() []string {
+	var out []string
+	for _, l := range s.limitHit {
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	s.limitHit = nil
+	return out
+}
+
+// logText writes text to the transcript, indented, capped, redacted.
 func (s *session) logText(text string) {
-	text = strings.TrimRight(text, "\n")
+	text = strings.TrimRight(redact.String(text), "\n")
 	if text == "" {
 		return
 	}
@@ -164,9 +197,10 @@ func indent(text string) string {
 }
 
 // excerpt trims failure output to a short excerpt for results: at most 20
-// lines and 1,500 bytes, keeping the start.
+// lines and 1,500 bytes, keeping the start. Secrets are masked before the
+// cut, so that no part of one survives it.
 func excerpt(text string) string {
-	text = strings.TrimSpace(text)
+	text = strings.TrimSpace(redact.String(text))
 	lines := strings.Split(text, "\n")
 	if len(lines) > 20 {
 		lines = append(lines[:20], "…")

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/handoff-dev/handoff/agent"
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
 	"github.com/handoff-dev/handoff/internal/workspace"
 )
 
@@ -28,18 +28,22 @@ type Input struct {
 
 // Report is the verdict on one agent round.
 type Report struct {
-	Coverage  task.Coverage        `json:"coverage"`
-	Functions []task.FunctionDelta `json:"functions,omitempty"`
-	Kept      []string             `json:"kept"`
-	Dropped   []agent.Dropped      `json:"dropped"`
-	Funnel    task.Funnel          `json:"funnel"`
-	Commands  []task.CommandRun    `json:"commands,omitempty"`
+	Coverage  handofftype.Coverage        `json:"coverage"`
+	Functions []handofftype.FunctionDelta `json:"functions,omitempty"`
+	Kept      []string                    `json:"kept"`
+	Dropped   []agent.Dropped             `json:"dropped"`
+	Funnel    handofftype.Funnel          `json:"funnel"`
+	Commands  []handofftype.CommandRun    `json:"commands,omitempty"`
 	// Rejected lists the changed paths that were undone: non-test files,
 	// files outside the output area, deletions, caches.
 	Rejected []string `json:"rejected,omitempty"`
-	// Containment is how the tests ran: sandbox.ContainmentBwrap or
-	// sandbox.ContainmentProcessGroup.
+	// Containment is how the tests ran: sandbox.ContainmentBwrap,
+	// sandbox.ContainmentPIDNamespace or sandbox.ContainmentProcessGroup.
 	Containment string `json:"containment"`
+	// Gaps says what the containment lacked: without bubblewrap, its file
+	// system view, network cut and PID namespace; limits the machine could
+	// not enforce.
+	Gaps []string `json:"containment_gaps,omitempty"`
 	// Files holds the final contents of the test files that carry exactly
 	// the kept tests (relative paths); Dir is left in the same state.
 	Files map[string][]byte `json:"files,omitempty"`

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
 )
 
 // TestVerifyGoFixtureAgent is the done-when scenario for Go: a fixture
@@ -51,7 +51,7 @@ func TestVerifyGoFixtureAgent(t *testing.T) {
 	}, reasons(r))
 	require.Equal(t, []string{"calc/calc.go"}, r.Rejected)
 	require.Equal(t, string(ft.orig["calc/calc.go"]), ft.read(t, "calc/calc.go"), "the edited source file is restored")
-	require.Equal(t, task.Funnel{Generated: 8, Built: 6, Passed: 4, Stable: 3, Improved: 2, Kept: 2}, r.Funnel)
+	require.Equal(t, handofftype.Funnel{Generated: 8, Built: 6, Passed: 4, Stable: 3, Improved: 2, Kept: 2}, r.Funnel)
 
 	// The files hold exactly the kept tests, and the task directory too.
 	require.Len(t, r.Files, 1)
@@ -68,8 +68,8 @@ func TestVerifyGoFixtureAgent(t *testing.T) {
 	require.Equal(t, fmt.Sprintf("%.1f%%", r.Coverage.After), goCoverFuncTotal(t, ft.dir, "example.com/calc/calc", "calc.go"))
 	require.Equal(t, 100.0/12, r.Coverage.Before)
 	require.True(t, r.Success)
-	require.Contains(t, []string{"bwrap", "process-group"}, r.Containment)
-	require.Equal(t, []task.FunctionDelta{
+	require.Contains(t, []string{"bwrap", "pid-namespace", "process-group"}, r.Containment)
+	require.Equal(t, []handofftype.FunctionDelta{
 		{Name: "Add", Before: 100, After: 100},
 		{Name: "Abs", Before: 0, After: 200.0 / 3},
 		{Name: "Clamp", Before: 0, After: 0},

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
 )
 
 // TestVerifyPythonFixtureAgent is the done-when scenario for Python: the
@@ -21,10 +21,17 @@ func TestVerifyPythonFixtureAgent(t *testing.T) {
 	py := needPython(t)
 	ctx := context.Background()
 	ft := newFixtureTask(t, "testdata/python/module")
-	o := Options{Dir: ft.dir, Module: "shapes/geometry.py", Threshold: 60, TestTimeout: 8 * time.Second, Python: py, Log: testLog(t)}
-
+	// Measure runs the fixture's one good test under a bound no healthy run
+	// reaches; how long it took calibrates the bound for Verify, which must
+	// tell test_hang (sleeps an hour) from a good test slowed by a loaded
+	// machine. A Python run is mostly interpreter, pytest and coverage.py
+	// start-up, which a busy machine stretches from a second to many.
+	o := Options{Dir: ft.dir, Module: "shapes/geometry.py", Threshold: 60, TestTimeout: 5 * time.Minute, Python: py, Log: testLog(t)}
+	measureStart := time.Now()
 	b, err := Measure(ctx, o)
 	require.NoError(t, err)
+	o.TestTimeout = max(10*time.Second, 5*time.Since(measureStart))
+	t.Logf("one test run took %s; Verify's test timeout is %s", time.Since(measureStart).Round(time.Millisecond), o.TestTimeout)
 	require.True(t, b.Passed, b.Error)
 	require.Equal(t, []string{"tests/shapes/test_geometry.py::test_area_circle"}, b.PassedTests)
 	require.NotNil(t, b.Branch)
@@ -52,7 +59,7 @@ func TestVerifyPythonFixtureAgent(t *testing.T) {
 	require.Equal(t, string(ft.orig["shapes/geometry.py"]), ft.read(t, "shapes/geometry.py"), "the edited source file is restored")
 	require.NoFileExists(t, filepath.Join(ft.dir, "tests/shapes/test_geometry_broken.py"), "a file with no kept test is removed")
 	require.NoDirExists(t, filepath.Join(ft.dir, "tests/shapes/__pycache__"))
-	require.Equal(t, task.Funnel{Generated: 8, Built: 6, Passed: 4, Stable: 3, Improved: 2, Kept: 2}, r.Funnel)
+	require.Equal(t, handofftype.Funnel{Generated: 8, Built: 6, Passed: 4, Stable: 3, Improved: 2, Kept: 2}, r.Funnel)
 
 	require.Len(t, r.Files, 1)
 	require.Equal(t, string(r.Files[out]), ft.read(t, out))
@@ -67,12 +74,12 @@ func TestVerifyPythonFixtureAgent(t *testing.T) {
 	require.InDelta(t, branch, *r.Coverage.BranchAfter, 1e-9)
 	require.Greater(t, r.Coverage.After, r.Coverage.Before)
 	require.True(t, r.Success, "%.1f%% ≥ 60%%", r.Coverage.After)
-	fn := map[string]task.FunctionDelta{}
+	fn := map[string]handofftype.FunctionDelta{}
 	for _, f := range r.Functions {
 		fn[f.Name] = f
 	}
-	require.Equal(t, task.FunctionDelta{Name: "Rect.area", Before: 0, After: 100}, fn["Rect.area"])
-	require.Equal(t, task.FunctionDelta{Name: "area_circle", Before: 2.0 / 3 * 100, After: 2.0 / 3 * 100}, fn["area_circle"])
+	require.Equal(t, handofftype.FunctionDelta{Name: "Rect.area", Before: 0, After: 100}, fn["Rect.area"])
+	require.Equal(t, handofftype.FunctionDelta{Name: "area_circle", Before: 2.0 / 3 * 100, After: 2.0 / 3 * 100}, fn["area_circle"])
 	require.Equal(t, 0.0, fn["clamp"].After)
 
 	requireNoProcess(t, "sleep 3602")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -24,18 +25,28 @@ func Resolve(root, p string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("workspace root %s cannot be resolved; pass an existing directory: %w", root, err)
 	}
-	rel, err := relInside(root, realRoot, p)
+	rel, err := relInside(root, realRoot, p, true)
 	if err != nil {
 		return "", err
 	}
-	if err := checkSymlinks(realRoot, rel, p); err != nil {
-		return "", err
-	}
-	return filepath.ToSlash(rel), nil
+	return rel, checkSymlinks(os.DirFS(realRoot).(fs.ReadLinkFS), realRoot, rel, p)
 }
 
-// relInside turns p into a clean relative path under the root, lexically.
-func relInside(root, realRoot, p string) (string, error) {
+// ResolveFS is Resolve for a workspace seen as fsys (a stored tree) whose
+// root is root on the machine that sent it: root is never read, only
+// matched against absolute paths and link targets, and named in messages.
+func ResolveFS(fsys fs.ReadLinkFS, root, p string) (string, error) {
+	root = filepath.Clean(root)
+	rel, err := relInside(root, root, p, false)
+	if err != nil {
+		return "", err
+	}
+	return rel, checkSymlinks(fsys, root, rel, p)
+}
+
+// relInside turns p into a clean relative path under the root, lexically
+// (and, with onDisk, through the symlinks of an absolute p's own path).
+func relInside(root, realRoot, p string, onDisk bool) (string, error) {
 	switch {
 	case p == "":
 		return "", fmt.Errorf("%w: the path is empty; give a path relative to the workspace root %s", ErrOutsideWorkspace, realRoot)
@@ -43,61 +54,112 @@ func relInside(root, realRoot, p string) (string, error) {
 		return "", fmt.Errorf("%w: the path %q contains a NUL byte", ErrOutsideWorkspace, p)
 	}
 	if filepath.IsAbs(p) {
-		return absInside(root, realRoot, p)
+		return absInside(root, realRoot, p, onDisk)
 	}
 	rel := filepath.Clean(p)
 	if climbs(rel) {
 		return "", fmt.Errorf("%w: %q climbs out of the workspace %s through \"..\"; give a path inside the workspace", ErrOutsideWorkspace, p, realRoot)
 	}
-	return rel, nil
+	return filepath.ToSlash(rel), nil
 }
 
 // absInside accepts an absolute p under root, as given or as resolved.
-func absInside(root, realRoot, p string) (string, error) {
+func absInside(root, realRoot, p string, onDisk bool) (string, error) {
 	c := filepath.Clean(p)
 	for _, base := range []string{realRoot, filepath.Clean(root)} {
 		if rel, ok := within(base, c); ok {
-			return rel, nil
+			return filepath.ToSlash(rel), nil
 		}
 	}
 	// p may reach the root through a symlink of its own (/tmp → /private/tmp).
-	if resolved, err := resolveExisting(c); err == nil {
-		if rel, ok := within(realRoot, resolved); ok {
-			return rel, nil
+	if onDisk {
+		if resolved, err := resolveExisting(c); err == nil {
+			if rel, ok := within(realRoot, resolved); ok {
+				return filepath.ToSlash(rel), nil
+			}
 		}
 	}
 	return "", fmt.Errorf("%w: %s is not inside the workspace %s; give a path inside it, or relative to it", ErrOutsideWorkspace, p, realRoot)
 }
 
-// checkSymlinks walks rel below realRoot and rejects any existing component
-// that is a symlink whose target is outside realRoot or missing.
-func checkSymlinks(realRoot, rel, p string) error {
+// checkSymlinks walks rel (slash-separated) in fsys, the workspace whose
+// root is root, and rejects any existing component that is a symlink
+// whose target, resolved within the workspace, leads outside it or to
+// nothing.
+func checkSymlinks(fsys fs.ReadLinkFS, root, rel, p string) error {
 	if rel == "." {
 		return nil
 	}
-	cur := realRoot
-	for _, part := range strings.Split(rel, string(filepath.Separator)) {
-		cur = filepath.Join(cur, part)
-		fi, err := os.Lstat(cur)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
+	cur := "."
+	for _, part := range strings.Split(rel, "/") {
+		cur = path.Join(cur, part)
+		fi, err := fsys.Lstat(cur)
 		if err != nil {
-			// ENOTDIR and friends: nothing further exists, nothing escapes.
+			// Missing, ENOTDIR and friends: nothing further exists, nothing escapes.
 			return nil
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			continue
 		}
-		target, err := filepath.EvalSymlinks(cur)
-		if err != nil {
-			return fmt.Errorf("%w: %q goes through the symlink %s, which dangles; remove the link or use another path", ErrOutsideWorkspace, p, cur)
+		link := filepath.Join(root, filepath.FromSlash(cur))
+		target, err := evalLinks(fsys, root, cur)
+		var out *outsideError
+		switch {
+		case errors.As(err, &out):
+			return fmt.Errorf("%w: %q goes through the symlink %s, which points outside the workspace to %s; use a path that stays inside %s", ErrOutsideWorkspace, p, link, out.target, root)
+		case err != nil:
+			return fmt.Errorf("%w: %q goes through the symlink %s, which dangles; remove the link or use another path", ErrOutsideWorkspace, p, link)
 		}
-		if _, ok := within(realRoot, target); !ok {
-			return fmt.Errorf("%w: %q goes through the symlink %s, which points outside the workspace to %s; use a path that stays inside %s", ErrOutsideWorkspace, p, cur, target, realRoot)
-		}
+		cur = target
 	}
 	return nil
+}
+
+// outsideError is a link target outside the workspace.
+type outsideError struct{ target string }
+
+func (e *outsideError) Error() string { return "outside the workspace: " + e.target }
+
+// evalLinks resolves every symlink of rel within fsys, lexically, as
+// filepath.EvalSymlinks would on the workspace at root: the path rel names,
+// which exists, or an error (an *outsideError when a link leads out).
+func evalLinks(fsys fs.ReadLinkFS, root, rel string) (string, error) {
+	parts := strings.Split(rel, "/")
+	cur, hops := ".", 0
+	for i := 0; i < len(parts); i++ {
+		next := path.Join(cur, parts[i])
+		fi, err := fsys.Lstat(next)
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		if hops++; hops > 40 {
+			return "", fmt.Errorf("%s: too many levels of symbolic links", rel)
+		}
+		t, err := fsys.ReadLink(next)
+		if err != nil {
+			return "", err
+		}
+		var resolved string
+		if filepath.IsAbs(t) {
+			r, ok := within(root, filepath.Clean(t))
+			if !ok {
+				return "", &outsideError{t}
+			}
+			resolved = filepath.ToSlash(r)
+		} else {
+			resolved = path.Join(cur, filepath.ToSlash(t))
+			if resolved == ".." || strings.HasPrefix(resolved, "../") {
+				return "", &outsideError{filepath.Join(root, filepath.FromSlash(cur), t)}
+			}
+		}
+		parts = append(strings.Split(resolved, "/"), parts[i+1:]...)
+		cur, i = ".", -1
+	}
+	return cur, nil
 }
 
 // within returns p relative to base when p is base or below it.

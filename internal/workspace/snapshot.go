@@ -15,6 +15,10 @@ import (
 const (
 	KindGit  = "git"  // Ref is a git tree SHA pinned by refs/handoff/<ID>
 	KindCopy = "copy" // Ref is a copy of the files under <root>/.handoff/snapshots/<ID>
+	// KindStored is a snapshot that exists only in the database (Tree),
+	// uploaded through the HTTP API: Workspace is the submitter's path as
+	// it gave it, on its own machine, never read here; there is no Ref.
+	KindStored = "stored"
 )
 
 // Snapshot is the workspace as it was when Take ran. It is plain data,
@@ -23,8 +27,11 @@ const (
 type Snapshot struct {
 	ID        string `json:"id"`        // the id given to Take; names the ref or copy
 	Workspace string `json:"workspace"` // absolute workspace root
-	Kind      string `json:"kind"`      // KindGit or KindCopy
+	Kind      string `json:"kind"`      // KindGit, KindCopy or KindStored
 	Ref       string `json:"ref"`       // git tree SHA, or the snapshot copy directory
+	// Tree is the snapshot's tree in the database (package snapstore),
+	// from which a worker that does not see the workspace materialises it.
+	Tree string `json:"tree,omitempty"`
 }
 
 // idPattern keeps ids usable as a ref component and a directory name.
@@ -50,34 +57,43 @@ func Take(ctx context.Context, root, id string) (Snapshot, error) {
 // TakeMany captures the workspace once for several ids, as Take would for
 // each: one state for tasks submitted together, each with a snapshot of its
 // own to release. In a git work tree the tree is written once and pinned
-// under every id in one ref transaction; elsewhere the workspace is copied
-// once and every other id gets hard links to that copy's files. On error no
-// snapshot is left behind.
+// under every id in one ref transaction; when nothing git reads changed
+// since the workspace's last snapshot, that snapshot's tree is pinned
+// instead of writing it again. Elsewhere the workspace is copied once and
+// every other id gets hard links to that copy's files. On error no snapshot
+// is left behind.
 func TakeMany(ctx context.Context, root string, ids []string) ([]Snapshot, error) {
+	snaps, _, err := takeMany(ctx, root, ids)
+	return snaps, err
+}
+
+// takeMany is TakeMany, also reporting whether a git snapshot reused the
+// last snapshot's tree.
+func takeMany(ctx context.Context, root string, ids []string) (snaps []Snapshot, reused bool, err error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	for _, id := range ids {
 		if !validID(id) {
-			return nil, fmt.Errorf("snapshot id %q is not usable: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", id)
+			return nil, false, fmt.Errorf("snapshot id %q is not usable: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", id)
 		}
 	}
 	if !filepath.IsAbs(root) {
-		return nil, fmt.Errorf("workspace root %q is not absolute; get it from workspace.Root", root)
+		return nil, false, fmt.Errorf("workspace root %q is not absolute; get it from workspace.Root", root)
 	}
 	if _, err := EnsureStateDir(root); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	snaps := make([]Snapshot, 0, len(ids))
+	snaps = make([]Snapshot, 0, len(ids))
 	if gd, ok := gitDir(root); ok {
-		tree, err := takeGit(ctx, root, gd, ids)
+		tree, reused, err := takeGit(ctx, root, gd, ids)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		for _, id := range ids {
 			snaps = append(snaps, Snapshot{ID: id, Workspace: root, Kind: KindGit, Ref: tree})
 		}
-		return snaps, nil
+		return snaps, reused, nil
 	}
 	for i, id := range ids {
 		var dir string
@@ -91,17 +107,20 @@ func TakeMany(ctx context.Context, root string, ids []string) ([]Snapshot, error
 			for _, s := range snaps {
 				_ = s.Release(context.WithoutCancel(ctx))
 			}
-			return nil, err
+			return nil, false, err
 		}
 		snaps = append(snaps, Snapshot{ID: id, Workspace: root, Kind: KindCopy, Ref: dir})
 	}
-	return snaps, nil
+	return snaps, false, nil
 }
 
 // Release deletes what keeps the snapshot alive: refs/handoff/<ID>, or the
-// snapshot copy. Releasing twice, or after the workspace is gone, is not an
-// error.
+// snapshot copy; a stored snapshot holds nothing outside the database.
+// Releasing twice, or after the workspace is gone, is not an error.
 func (s Snapshot) Release(ctx context.Context) error {
+	if s.Kind == KindStored {
+		return nil
+	}
 	if _, err := os.Stat(s.Workspace); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -154,5 +173,8 @@ func (s Snapshot) copyDir() (string, error) {
 }
 
 func (s Snapshot) badKind() error {
-	return fmt.Errorf("snapshot %q has unknown kind %q (want %q or %q); the task record is damaged, submit the task again", s.ID, s.Kind, KindGit, KindCopy)
+	if s.Kind == KindStored {
+		return fmt.Errorf("snapshot %q is stored in the database only; localise it first (Localize)", s.ID)
+	}
+	return fmt.Errorf("snapshot %q has unknown kind %q (want %q, %q or %q); the task record is damaged, submit the task again", s.ID, s.Kind, KindGit, KindCopy, KindStored)
 }

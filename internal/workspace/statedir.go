@@ -38,3 +38,12 @@ func EnsureStateDir(root string) (string, error) {
 	}
 	return dir, nil
 }
+
+// TaskLog is the path of a task's agent log, kept across its attempts.
+func TaskLog(root, id string) (string, error) {
+	dir, err := TaskDir(root, id)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "agent.log"), nil
+}

@@ -2,6 +2,7 @@ package calc
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -25,9 +26,37 @@ func TestRewritesSource(t *testing.T) {
 	}
 }
 
-// leaves a file in the package directory: removed, not held against it.
+// leaves a file in the package directory.
 func TestWritesJunk(t *testing.T) {
 	if err := os.WriteFile("junk.txt", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if Clamp(5, 0, 3) != 3 {
+		t.Fatal("Clamp(5, 0, 3) != 3")
+	}
+}
+
+// passes once, leaves its marker, and fails every run after: in the
+// user's workspace the second go test would fail.
+func TestMarker(t *testing.T) {
+	if _, err := os.Stat("marker"); err == nil {
+		t.Fatal("marker exists: this test ran here before")
+	}
+	if err := os.WriteFile("marker", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := Div(6, 3); err != nil || q != 2 {
+		t.Fatal("Div(6, 3) != 2")
+	}
+}
+
+// writes beside the package too, but cleans up after itself.
+func TestCleansUp(t *testing.T) {
+	if err := os.WriteFile("tidy.txt", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove("tidy.txt") })
+	if err := os.WriteFile(filepath.Join(t.TempDir(), "scratch"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if Clamp(-1, 0, 3) != 0 {

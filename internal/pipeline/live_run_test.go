@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"context"
@@ -14,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/handoff-dev/handoff/internal/task"
+	"github.com/handoff-dev/handoff/handofftype"
+	"github.com/handoff-dev/handoff/internal/pipeline"
+	"github.com/handoff-dev/handoff/internal/pipeline/report"
 	"github.com/handoff-dev/handoff/internal/testenv"
 )
 
@@ -44,7 +46,7 @@ func TestLiveViewOnTerminal(t *testing.T) {
 		t.Skip("TERM=dumb turns the live view off")
 	}
 	master, tty := openPTY(t)
-	var screen safeBuffer
+	var screen testenv.Buffer
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
@@ -62,11 +64,11 @@ stages:
       i=0
       while [ ! -e go.on ]; do i=$((i+1)); [ $i -gt 1500 ] && exit 1; sleep 0.01; done
 `, tasks, "a.go")
-	b.opts.Stderr = tty
+	b.opts.Display = report.NewLive(tty)
 	b.opts.Detach = true
-	done := make(chan *Summary, 1)
+	done := make(chan *pipeline.Summary, 1)
 	go func() {
-		s, err := Run(context.Background(), b.opts)
+		s, err := pipeline.Run(context.Background(), b.opts)
 		if err != nil {
 			t.Errorf("Run: %v", err)
 		}
@@ -77,14 +79,14 @@ stages:
 		return strings.Contains(out, "● slow") && strings.Contains(out, "◦ a.go") && strings.Contains(out, "RUNNING")
 	})
 	require.NoError(t, os.WriteFile(filepath.Join(b.dir, "go.on"), nil, 0o644))
-	var s *Summary
+	var s *pipeline.Summary
 	select {
 	case s = <-done:
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not finish")
 	}
 	require.NotNil(t, s)
-	require.Equal(t, ExitOK, s.ExitCode())
+	require.Equal(t, pipeline.ExitOK, s.ExitCode())
 	tty.Close()
 	<-copied
 	out := screen.String()
@@ -92,19 +94,5 @@ stages:
 	require.Contains(t, out, "slow succeeded")
 	st, err := tasks.state("a.go")
 	require.NoError(t, err)
-	require.Equal(t, task.StateRunning, st, "without a collect, tasks outlive the run")
-}
-
-// TestLiveViewPlainHeartbeat: off a terminal, the active lines are printed
-// now and then, so a CI log shows a long wait is alive.
-func TestLiveViewPlainHeartbeat(t *testing.T) {
-	t.Parallel()
-	var out safeBuffer
-	v := newLiveView(&out, func() []string { return []string{"  ● collect   waiting"} })
-	require.False(t, v.tty)
-	v.plainEvery = 10 * time.Millisecond
-	v.start()
-	waitFor(t, "a heartbeat", func() bool { return strings.Contains(out.String(), "still running:\n  ● collect   waiting\n") })
-	v.stop()
-	require.NotContains(t, out.String(), "\x1b[")
+	require.Equal(t, handofftype.StateRunning, st, "without a collect, tasks outlive the run")
 }
