@@ -11,8 +11,11 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -39,6 +42,32 @@ type Agent interface {
 // minutes later.
 type Checker interface {
 	Check() error
+}
+
+// Configurable is implemented by agents whose settings travel with a task.
+// The settings in force where and when a task is submitted (a command line,
+// a server URL, a model, limits) are stored with the task, and the worker
+// that runs it builds the agent from them with WithSettings, whatever its
+// own environment says. Secrets never travel: the worker takes them from its
+// own environment, and handoff compares fingerprints of the submitter's and
+// the worker's values (Secrets) to know whose secrets a task ran with.
+type Configurable interface {
+	Agent
+
+	// Settings returns the agent's non-secret settings as JSON. It fails
+	// rather than return a secret (a password inside a URL).
+	Settings() (json.RawMessage, error)
+
+	// WithSettings returns an agent of this backend configured by settings,
+	// as Settings returned them in this or another process, with this
+	// agent's own secrets. A setting it does not know is an error: a task
+	// must not run with a setting silently dropped.
+	WithSettings(settings json.RawMessage) (Agent, error)
+
+	// Secrets returns each secret the agent uses, by the name a user sets
+	// it by (an environment variable), with its value in this process; ""
+	// when unset. The values must never be logged, stored or shown.
+	Secrets() map[string]string
 }
 
 // Task is one request to write tests, as an agent sees it. Paths other than
@@ -147,4 +176,35 @@ func Transient(err error) error {
 func IsTransient(err error) bool {
 	var t *transientError
 	return errors.As(err, &t)
+}
+
+// DecodeSettings reads settings, as a Configurable agent's Settings wrote
+// them, into v. A field v does not have is an error naming it: a worker
+// older than the submitter must not drop a setting silently.
+func DecodeSettings(settings json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(settings))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("reading the task's agent settings: %w (is this worker older than the handoff that submitted the task?)", err)
+	}
+	return nil
+}
+
+// ModelOrder is the ordered, de-duplicated list of models an agent tries:
+// the task's model (or the configured default when the task names none),
+// then the fallbacks (HANDOFF_MODELS).
+func ModelOrder(taskModel, defaultModel string, fallbacks []string) []string {
+	first := taskModel
+	if first == "" {
+		first = defaultModel
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range append([]string{first}, fallbacks...) {
+		if m != "" && !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	return out
 }

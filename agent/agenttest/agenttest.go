@@ -4,18 +4,20 @@
 // with a small Go (and Python) module and checks the promises of the
 // agent.Agent contract: tests are written inside the task directory only, at
 // test paths, the module's source is left alone, unsupported languages are
-// refused with agent.ErrUnsupportedLanguage, and cancellation stops the run.
+// refused with agent.ErrUnsupportedLanguage, cancellation stops the run, and
+// the settings of an agent.Configurable survive the trip to another worker.
 package agenttest
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/internal/verify"
 )
 
 // Harness tells the suite how to build the agent under test.
@@ -100,6 +103,35 @@ func Run(t *testing.T, h Harness) {
 			t.Fatalf("Run ignored a cancelled context for %s", within)
 		}
 		fx.RequireOutsideUntouched(t)
+	})
+
+	t.Run("SettingsTravel", func(t *testing.T) {
+		c, ok := h.New(t).(agent.Configurable)
+		if !ok {
+			t.Skip("the agent has no settings to carry with a task")
+		}
+		raw, err := c.Settings()
+		require.NoError(t, err)
+		require.True(t, json.Valid(raw), "Settings must be JSON: %s", raw)
+		for name, v := range c.Secrets() {
+			if v != "" {
+				require.NotContains(t, string(raw), v, "the value of secret %s is in the settings", name)
+			}
+		}
+		b, err := c.WithSettings(raw)
+		require.NoError(t, err, "WithSettings must accept what Settings returned")
+		require.Equal(t, c.Name(), b.Name())
+		require.ElementsMatch(t, c.Languages(), b.Languages())
+		again, err := b.(agent.Configurable).Settings()
+		require.NoError(t, err)
+		require.JSONEq(t, string(raw), string(again), "settings must survive a round trip")
+
+		var fields map[string]any
+		require.NoError(t, json.Unmarshal(raw, &fields))
+		fields["setting_from_the_future"] = true
+		future, _ := json.Marshal(fields)
+		_, err = c.WithSettings(future)
+		require.ErrorContains(t, err, "setting_from_the_future", "an unknown setting must be refused, by name")
 	})
 
 	if h.Slow != nil {
@@ -273,17 +305,10 @@ func (f *Fixture) RequireOutsideUntouched(t *testing.T) {
 }
 
 // IsTestPath reports whether a slash-separated path is a test file by the
-// language's convention.
+// language's convention (verify's rule, the one handoff keeps tests by), or
+// a Python package marker (__init__.py) a test directory may need.
 func IsTestPath(lang, p string) bool {
-	base := p[strings.LastIndex(p, "/")+1:]
-	switch lang {
-	case "go":
-		return strings.HasSuffix(base, "_test.go")
-	case "python":
-		return strings.HasSuffix(base, ".py") && (strings.HasPrefix(base, "test_") ||
-			strings.HasSuffix(base, "_test.py") || base == "conftest.py" || base == "__init__.py")
-	}
-	return false
+	return verify.IsTestFile(lang, p) || (lang == verify.LanguagePython && path.Base(p) == "__init__.py")
 }
 
 func readTree(t *testing.T, dir string) map[string][]byte {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -82,7 +83,7 @@ func TestGeneratedTestsPassAndCover(t *testing.T) {
 				rep, src, took := generate(t, builtin.Config{}, task)
 				tests, cases := requireAssertions(t, src)
 				pkgDir := filepath.Join(dir, filepath.Dir(filepath.Join(dir, rep.Details["output"].(string)))[len(dir):])
-				cov := goTestCover(t, pkgDir, m.files...)
+				cov := goTestCover(t, pkgDir, nil, m.files...)
 				require.InDelta(t, rep.Details["coverage_percent"], cov, 0.1,
 					"the agent's own coverage figure must match go test's")
 				mu.Lock()
@@ -162,7 +163,6 @@ func TestUnsupportedAreReported(t *testing.T) {
 		reasons[u.Name] = u.Reason
 	}
 	want := map[string]string{
-		"Apply":        "takes a function",
 		"Drain":        "takes a channel",
 		"TotalArea":    "no type of the package implements",
 		"Copy":         "io.Writer",
@@ -180,12 +180,12 @@ func TestUnsupportedAreReported(t *testing.T) {
 		require.Contains(t, reasons[name], reason, "reason for %s", name)
 	}
 	require.Len(t, reasons, len(want), "unexpected unsupported functions: %v", reasons)
-	for _, name := range []string{"TestClamp", "TestNewCounter", "TestCounter_Inc", "TestRoll", "TestSpin"} {
+	for _, name := range []string{"TestApply", "TestClamp", "TestNewCounter", "TestCounter_Inc", "TestRoll", "TestSpin"} {
 		require.Contains(t, string(src), "func "+name+"(")
 	}
 	require.NotContains(t, string(src), "TestStamp")
 	require.NotContains(t, string(src), "TestNext")
-	goTestCover(t, dir, "edgy.go")
+	goTestCover(t, dir, nil, "edgy.go")
 }
 
 // TestRepairRound: tests and cases verification dropped are not written
@@ -194,9 +194,11 @@ func TestRepairRound(t *testing.T) {
 	t.Parallel()
 	dir := copyModule(t, filepath.Join("testdata", "algo"), "example.com/algo")
 	task, _ := newTask(dir, "algo.go", "algo_test.go")
-	_, first, _ := generate(t, builtin.Config{}, task)
+	rep, first, _ := generate(t, builtin.Config{}, task)
 	require.Contains(t, string(first), "func TestGCD(")
 	require.Contains(t, string(first), `{name: "2", n: 2, want: true}`)
+	tests := regexp.MustCompile(`(?m)^func (Test\w+)\(`)
+	require.Equal(t, len(tests.FindAllString(string(first), -1)), rep.Details["added_tests"], "round 1 adds every test it writes")
 
 	task.Round = 2
 	task.Feedback = &agent.Feedback{Dropped: []agent.Dropped{
@@ -214,7 +216,16 @@ func TestRepairRound(t *testing.T) {
 		}
 	}
 	require.Contains(t, gcd, "no_coverage_gain")
-	goTestCover(t, dir, "algo.go")
+	goTestCover(t, dir, nil, "algo.go")
+
+	// A round after verification kept all of it finds nothing new to add.
+	task.Round = 3
+	task.Feedback = &agent.Feedback{Dropped: task.Feedback.Dropped}
+	for _, m := range tests.FindAllStringSubmatch(string(second), -1) {
+		task.Feedback.Kept = append(task.Feedback.Kept, m[1])
+	}
+	rep, _, _ = generate(t, builtin.Config{}, task)
+	require.Equal(t, 0, rep.Details["added_tests"], rep.Summary)
 }
 
 // TestBudget: the run ends near its budget even when exploration could go

@@ -1,10 +1,13 @@
 package builtin
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/handoff-dev/handoff/agent"
 )
 
 // Defaults of Config.
@@ -98,3 +101,37 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// settings are the limits that travel with a task, defaults filled in.
+type settings struct {
+	Seed          int64 `json:"seed"`
+	BudgetMS      int64 `json:"budget_ms"`
+	CallTimeoutMS int64 `json:"call_timeout_ms"`
+	Rounds        int   `json:"rounds"`
+	MaxCases      int   `json:"max_cases"`
+}
+
+func (c Config) settings() settings {
+	return settings{Seed: c.Seed, BudgetMS: c.Budget.Milliseconds(), CallTimeoutMS: c.CallTimeout.Milliseconds(),
+		Rounds: c.Rounds, MaxCases: c.MaxCases}
+}
+
+// Settings implements agent.Configurable: the seed and the limits, so a
+// task explores as its submitter's HANDOFF_BUILTIN_* asked.
+func (a *Agent) Settings() (json.RawMessage, error) { return json.Marshal(a.cfg.settings()) }
+
+// WithSettings implements agent.Configurable.
+func (a *Agent) WithSettings(raw json.RawMessage) (agent.Agent, error) {
+	var s settings
+	if err := agent.DecodeSettings(raw, &s); err != nil {
+		return nil, err
+	}
+	if s == a.cfg.settings() {
+		return a, nil // keeps the build cache it found
+	}
+	return New(Config{Seed: s.Seed, Budget: time.Duration(s.BudgetMS) * time.Millisecond,
+		CallTimeout: time.Duration(s.CallTimeoutMS) * time.Millisecond, Rounds: s.Rounds, MaxCases: s.MaxCases}), nil
+}
+
+// Secrets implements agent.Configurable: the builtin agent uses none.
+func (a *Agent) Secrets() map[string]string { return nil }

@@ -45,3 +45,25 @@ func TestConfigDefaults(t *testing.T) {
 	kept := Config{Seed: 3, Budget: time.Second, CallTimeout: time.Millisecond, Rounds: 2, MaxCases: 1}
 	require.Equal(t, kept, kept.withDefaults())
 }
+
+// TestSettingsTravel: a worker whose own HANDOFF_BUILTIN_* differ runs a
+// task with the submitter's seed and limits.
+func TestSettingsTravel(t *testing.T) {
+	t.Parallel()
+	submitter := New(Config{Seed: 7, Budget: 90 * time.Second, Rounds: 5})
+	raw, err := submitter.Settings()
+	require.NoError(t, err)
+	worker := New(Config{})
+	got, err := worker.WithSettings(raw)
+	require.NoError(t, err)
+	require.Equal(t, submitter.cfg, got.(*Agent).cfg)
+	same, err := worker.WithSettings(mustSettings(t, worker))
+	require.NoError(t, err)
+	require.Same(t, worker, same, "the worker's own settings need no new agent")
+}
+
+func mustSettings(t *testing.T, a *Agent) []byte {
+	raw, err := a.Settings()
+	require.NoError(t, err)
+	return raw
+}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"go/types"
+	"math/big"
 	"math/rand/v2"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -34,6 +36,7 @@ type candidate struct {
 	out    *proberuntime.HpOutcome // from the in-order run
 	stable bool                    // the reversed run saw the same outcome
 	doc    bool                    // its arguments are the examples of the function's doc comment
+	twice  bool                    // the same call is made once before the one asserted
 }
 
 // explorer makes candidate calls: first from the pools, then by mutating
@@ -52,12 +55,18 @@ type explorer struct {
 	// found are the arguments of corpus calls by type: inputs that reached
 	// new code in one function are worth trying on the others.
 	found typeutil.Map
+	// texts are strings the package returned (String, Format, Marshal…)
+	// and string arguments that reached new code: inputs its parsers
+	// accept (Parse(x.String()), ParseBytes of what Parse took), tried on
+	// every string and byte-slice parameter.
+	texts     []string
+	textsSeen map[string]bool
 }
 
 func newExplorer(p *pools, rng *rand.Rand) *explorer {
 	return &explorer{pools: p, rng: rng, fragments: fragmentsOf(p.lits), seen: map[string]bool{},
 		argPools: map[*target][][]*value{}, corpus: map[*target][]*candidate{}, failures: map[*target]int{},
-		reached: map[*target]map[int]bool{}}
+		reached: map[*target]map[int]bool{}, textsSeen: map[string]bool{}}
 }
 
 // prepare builds the argument pools of t, or says why t cannot be driven.
@@ -97,8 +106,17 @@ func receivers(vals []*value) []*value {
 
 // add records a candidate unless the same call was made before.
 func (e *explorer) add(t *target, args []*value) *candidate {
+	return e.addCall(t, args, false)
+}
+
+// addCall records a candidate, made once before the asserted call when
+// twice is set, unless the same was made before.
+func (e *explorer) addCall(t *target, args []*value, twice bool) *candidate {
 	var b strings.Builder
 	b.WriteString(strconv.Itoa(t.funcIdx))
+	if twice {
+		b.WriteString("x2")
+	}
 	for _, a := range args {
 		b.WriteByte(';')
 		a.writeKey(&b)
@@ -108,7 +126,7 @@ func (e *explorer) add(t *target, args []*value) *candidate {
 		return nil
 	}
 	e.seen[key] = true
-	c := &candidate{id: e.next, t: t, args: args, key: key}
+	c := &candidate{id: e.next, t: t, args: args, key: key, twice: twice}
 	e.next++
 	for i, p := range t.params {
 		if p.mutable {
@@ -157,6 +175,24 @@ func (e *explorer) initial(t *target) []*candidate {
 			push(args)
 		}
 	}
+	// Boundary pairs come on top of the cap: at most five per pair of
+	// parameters, and the walk above is not cut short for them.
+	for _, pair := range boundaryPairs(t, pools) {
+		args := append([]*value(nil), base...)
+		args[pair.i], args[pair.j] = pair.a, pair.b
+		if c := e.add(t, args); c != nil {
+			out = append(out, c)
+		}
+	}
+	// A method of a pointer receiver may remember something between
+	// calls (a cache, a cursor): the first calls again, made twice.
+	if twiceCalls(t) {
+		for _, c := range append([]*candidate(nil), out[:min(len(out), maxTwiceInitial)]...) {
+			if tc := e.addCall(t, c.args, true); tc != nil {
+				out = append(out, tc)
+			}
+		}
+	}
 	for n := 0; n < randomInitial; n++ {
 		args := make([]*value, len(pools))
 		for i, p := range pools {
@@ -167,15 +203,127 @@ func (e *explorer) initial(t *target) []*candidate {
 	return out
 }
 
-// typical is the value a parameter takes while others vary: a
-// constructed value when there is one, else the first non-zero value.
-func typical(pool []*value) *value {
-	for _, v := range pool {
-		if v.kind == proberuntime.HpKindCall {
-			return v
+// maxTwiceInitial bounds the first calls of a method made again twice.
+const maxTwiceInitial = 8
+
+// twiceCalls reports whether calling t twice in a row may differ from
+// calling it once: a method of a pointer receiver.
+func twiceCalls(t *target) bool {
+	return t.isMethod() && t.params[0].mutable
+}
+
+// argPair puts a and b in the parameters i and j of a call.
+type argPair struct {
+	i, j int
+	a, b *value
+}
+
+// Values per parameter that boundary pairs are made of.
+const pairValues = 3
+
+// boundaryPairs are the calls a comparison (Compare, Less, Equal, Max,
+// a method taking a value of its receiver's type) needs to show each of
+// its outcomes: for two parameters of the same type, equal, less and
+// greater pairs of a few values of their pool — (a, a), (a, b), (b, a),
+// (b, c), (c, b) with a < b < c for numbers and strings, doc examples
+// first, since those are values the function accepts.
+func boundaryPairs(t *target, pools [][]*value) []argPair {
+	var out []argPair
+	for i := range t.params {
+		for j := i + 1; j < len(t.params); j++ {
+			if t.params[i].variadic || t.params[j].variadic || !types.Identical(t.params[i].typ, t.params[j].typ) {
+				continue
+			}
+			vals, first := pairCandidates(pools[i])
+			if len(vals) < 2 {
+				continue
+			}
+			out = append(out, argPair{i: i, j: j, a: first, b: first})
+			for k := 0; k+1 < len(vals); k++ {
+				out = append(out, argPair{i: i, j: j, a: vals[k], b: vals[k+1]}, argPair{i: i, j: j, a: vals[k+1], b: vals[k]})
+			}
 		}
 	}
+	return out
+}
+
+// pairCandidates picks up to pairValues distinct values of a pool: doc
+// examples, then constructed values, then the rest, zero values last;
+// numbers and strings are then put in ascending order. first is the
+// value picked first, the one an equal pair is made of.
+func pairCandidates(pool []*value) (vals []*value, first *value) {
+	rank := func(v *value) int {
+		switch {
+		case v.doc:
+			return 0
+		case constructed(v):
+			return 1
+		case v.kind == proberuntime.HpKindZero || v.lit == "" || v.lit == "0" || v.lit == "false":
+			return 3
+		}
+		return 2
+	}
+	var out []*value
+	for r := 0; r <= 3 && len(out) < pairValues; r++ {
+		for _, v := range pool {
+			if rank(v) == r && len(out) < pairValues {
+				out = append(out, v)
+			}
+		}
+	}
+	if len(out) < 2 {
+		return out, nil
+	}
+	first = out[0]
+	b, ok := out[0].typ.Underlying().(*types.Basic)
+	if !ok {
+		return out, first
+	}
+	switch info := b.Info(); {
+	case info&types.IsString != 0:
+		sort.SliceStable(out, func(x, y int) bool { return out[x].lit < out[y].lit })
+	case info&(types.IsInteger|types.IsFloat) != 0:
+		num := func(v *value) *big.Float {
+			f, _, err := big.ParseFloat(v.lit, 10, 128, big.ToNearestEven)
+			if err != nil {
+				return new(big.Float)
+			}
+			return f
+		}
+		sort.SliceStable(out, func(x, y int) bool { return num(out[x]).Cmp(num(out[y])) < 0 })
+	}
+	return out, first
+}
+
+// typical is the value a parameter takes while others vary: a
+// constructed value when there is one, one whose constructor cannot fail
+// first (a failing constructor fails every call it is part of), else the
+// first non-zero value.
+func typical(pool []*value) *value {
+	var fallible *value
+	for _, v := range pool {
+		if !constructed(v) {
+			continue
+		}
+		if !constructorOf(v).must {
+			return v
+		}
+		if fallible == nil {
+			fallible = v
+		}
+	}
+	if fallible != nil {
+		return fallible
+	}
 	return pool[min(1, len(pool)-1)]
+}
+
+// constructorOf is the constructor a constructed value calls.
+func constructorOf(v *value) *function {
+	if v.kind == proberuntime.HpKindCall {
+		return v.fn
+	}
+	return v.elems[0].fn
 }
 
 // docExamples assigns the numbers and quoted strings of t's doc comment to
@@ -252,14 +400,19 @@ func (e *explorer) mutants(t *target, n int) []*candidate {
 			}
 			continue
 		}
-		for k := 1 + e.rng.IntN(2); k > 0; k-- {
-			i := e.rng.IntN(len(args))
-			args[i] = e.mutate(args[i])
-			if t.params[i].recv && args[i].kind == proberuntime.HpKindZero && !isComposite(args[i].typ) {
-				args[i] = parent.args[i]
+		twice := parent.twice
+		if twiceCalls(t) && e.rng.IntN(8) == 0 {
+			twice = !twice
+		} else {
+			for k := 1 + e.rng.IntN(2); k > 0; k-- {
+				i := e.rng.IntN(len(args))
+				args[i] = e.mutate(args[i])
+				if t.params[i].recv && args[i].kind == proberuntime.HpKindZero && !isComposite(args[i].typ) {
+					args[i] = parent.args[i]
+				}
 			}
 		}
-		if c := e.add(t, args); c != nil {
+		if c := e.addCall(t, args, twice); c != nil {
 			out = append(out, c)
 		}
 	}
@@ -269,6 +422,15 @@ func (e *explorer) mutants(t *target, n int) []*candidate {
 // admit adds a stable call to its target's corpus when it reached blocks
 // no earlier call of that target reached (or when the corpus is empty).
 func (e *explorer) admit(c *candidate) {
+	if c.out.Panic == nil {
+		for _, r := range c.out.Results {
+			if r.Literal != nil && r.Literal.Bad == "" {
+				if s, ok := literalText(r.Literal.Src); ok {
+					e.addText(s)
+				}
+			}
+		}
+	}
 	seen := e.reached[c.t]
 	if seen == nil {
 		seen = map[int]bool{}
@@ -289,6 +451,9 @@ func (e *explorer) admit(c *candidate) {
 		if a.kind == proberuntime.HpKindZero {
 			continue
 		}
+		if s, ok := valueText(a); ok {
+			e.addText(s)
+		}
 		vals, _ := e.found.At(a.typ).([]*value)
 		e.found.Set(a.typ, append(vals, a))
 	}
@@ -304,4 +469,73 @@ func sameOutcome(a, b *proberuntime.HpOutcome) bool {
 	bx, err1 := json.Marshal(x)
 	by, err2 := json.Marshal(y)
 	return err1 == nil && err2 == nil && bytes.Equal(bx, by)
+}
+
+// Bounds on the texts kept for other parameters.
+const (
+	maxTexts   = 64
+	maxTextLen = 64
+)
+
+func (e *explorer) addText(s string) {
+	if s == "" || len(s) > maxTextLen || e.textsSeen[s] || len(e.texts) >= maxTexts {
+		return
+	}
+	e.textsSeen[s] = true
+	e.texts = append(e.texts, s)
+}
+
+// text returns one of the texts as a value of t (a string or byte-slice
+// type), or nil.
+func (e *explorer) text(t types.Type) *value {
+	if len(e.texts) == 0 {
+		return nil
+	}
+	s := e.texts[e.rng.IntN(len(e.texts))]
+	if isString(t) {
+		return &value{typ: t, kind: proberuntime.HpKindLit, lit: s, src: quote(s)}
+	}
+	if sl, ok := t.Underlying().(*types.Slice); ok {
+		if b, ok := sl.Elem().Underlying().(*types.Basic); ok && b.Kind() == types.Uint8 {
+			return bytesValue(t, sl.Elem(), s)
+		}
+	}
+	return nil
+}
+
+// textual reports whether t is a string or byte-slice type.
+func textual(t types.Type) bool {
+	if isString(t) {
+		return true
+	}
+	sl, ok := t.Underlying().(*types.Slice)
+	if !ok {
+		return false
+	}
+	b, ok := sl.Elem().Underlying().(*types.Basic)
+	return ok && b.Kind() == types.Uint8
+}
+
+// literalText reads the text of a string or byte-slice literal the probe
+// wrote: "abc", `a"b`, []byte("abc"), Name("abc").
+func literalText(src string) (string, bool) {
+	if i := strings.IndexByte(src, '('); i > 0 && strings.HasSuffix(src, ")") && !strings.ContainsAny(src[:i], "\"`") {
+		src = src[i+1 : len(src)-1]
+	}
+	s, err := strconv.Unquote(src)
+	return s, err == nil
+}
+
+// valueText is the text of a string value or a byte slice of literals.
+func valueText(v *value) (string, bool) {
+	if v.kind == proberuntime.HpKindLit && isString(v.typ) {
+		return v.lit, true
+	}
+	if v.kind == proberuntime.HpKindSlice {
+		if s, ok := bytesText(v); ok {
+			t, err := strconv.Unquote(s)
+			return t, err == nil
+		}
+	}
+	return "", false
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,7 +21,7 @@ const exploreShare = 0.6
 
 // maxStaleRounds ends exploration after that many rounds in a row that
 // reached no new statement.
-const maxStaleRounds = 6
+const maxStaleRounds = 10
 
 // maxCheckRounds bounds how often the file is re-checked after dropping
 // cases that failed.
@@ -28,12 +29,13 @@ const maxCheckRounds = 3
 
 // generation is one run of the agent on one module.
 type generation struct {
-	cfg     Config
-	m       *module
-	task    *agent.Task
-	gocache string
-	log     io.Writer
-	start   time.Time
+	cfg      Config
+	m        *module
+	task     *agent.Task
+	gocache  string
+	log      io.Writer
+	start    time.Time
+	cpuStart time.Duration
 
 	targets     []*target
 	active      []*target
@@ -44,6 +46,7 @@ type generation struct {
 	rounds      int
 	lastGain    int // statements first reached by the last batch
 	budgetHit   bool
+	written     []string // the test functions of the file written
 }
 
 func newGeneration(cfg Config, m *module, t *agent.Task, gocache string) *generation {
@@ -59,11 +62,12 @@ func (g *generation) progress(format string, args ...any) {
 	if g.task.Progress != nil {
 		g.task.Progress(msg)
 	}
-	fmt.Fprintln(g.log, msg)
+	fmt.Fprintf(g.log, "%s [%.1fs]\n", msg, time.Since(g.start).Seconds())
 }
 
 func (g *generation) run(parent context.Context) (*agent.Report, error) {
 	g.start = time.Now()
+	g.cpuStart, _ = cpuTime()
 	ctx, cancel := context.WithDeadline(parent, g.start.Add(g.cfg.Budget))
 	defer cancel()
 	g.progress("loading %s", g.task.Module)
@@ -91,6 +95,10 @@ func (g *generation) run(parent context.Context) (*agent.Report, error) {
 	plans, check, err := g.write(ctx, parent, p, ex)
 	if err != nil {
 		return nil, err
+	}
+	if cpu, ok := cpuTime(); ok && g.cpuStart > 0 {
+		fmt.Fprintf(g.log, "done in %.1fs, %.1fs of processor time (this process and its children, other work in the process included)\n",
+			time.Since(g.start).Seconds(), (cpu - g.cpuStart).Seconds())
 	}
 	return g.report(p, plans, check), nil
 }
@@ -210,7 +218,7 @@ func (g *generation) nextBatch(ex *explorer) []*candidate {
 func (g *generation) runBatch(ctx context.Context, p *probe, ex *explorer, batch []*candidate) error {
 	cases := make([]*proberuntime.HpCase, len(batch))
 	for i, c := range batch {
-		hc := &proberuntime.HpCase{ID: c.id, Func: c.t.funcIdx, Post: c.post}
+		hc := &proberuntime.HpCase{ID: c.id, Func: c.t.funcIdx, Post: c.post, Twice: c.twice}
 		for _, a := range c.args {
 			hc.Args = append(hc.Args, a.node(ex.pools.types))
 		}
@@ -267,6 +275,7 @@ func (g *generation) write(ctx, parent context.Context, p *probe, ex *explorer) 
 	var plans []*plan
 	var src []byte
 	var check *checkResult
+	var names []string // the test functions of src
 	for round := 0; ; round++ {
 		plans = selectCases(g.active, g.cands, p.weights, g.ownBlocks(p), g.cfg.MaxCases, excluded)
 		if len(plans) == 0 {
@@ -278,7 +287,7 @@ func (g *generation) write(ctx, parent context.Context, p *probe, ex *explorer) 
 		if err != nil {
 			return nil, nil, err
 		}
-		names := make([]string, len(plans))
+		names = make([]string, len(plans))
 		for i, pl := range plans {
 			names[i] = f.testName(pl.t)
 		}
@@ -319,7 +328,7 @@ func (g *generation) write(ctx, parent context.Context, p *probe, ex *explorer) 
 				}
 			}
 		}
-		fmt.Fprintf(g.log, "check %d: %d tests and %d cases failed; dropping them\n", round+1, len(check.failedTests), len(check.failedCases))
+		fmt.Fprintf(g.log, "check %d: %d tests and %d cases failed; dropping them [%.1fs]\n", round+1, len(check.failedTests), len(check.failedCases), time.Since(g.start).Seconds())
 	}
 	if len(plans) == 0 {
 		return nil, check, nil
@@ -327,6 +336,7 @@ func (g *generation) write(ctx, parent context.Context, p *probe, ex *explorer) 
 	if err := os.WriteFile(g.m.output, src, 0o644); err != nil {
 		return nil, nil, fmt.Errorf("writing %s: %w", g.m.output, err)
 	}
+	g.written = names
 	return plans, check, nil
 }
 
@@ -373,7 +383,7 @@ func (g *generation) shrink(ctx context.Context, p *probe, ex *explorer, exclude
 				}
 			}
 		}
-		fmt.Fprintf(g.log, "shrink pass %d: %d of %d cases have smaller equivalents\n", pass+1, improved, len(work))
+		fmt.Fprintf(g.log, "shrink pass %d: %d of %d cases have smaller equivalents [%.1fs]\n", pass+1, improved, len(work), time.Since(g.start).Seconds())
 		if improved == 0 {
 			return nil
 		}
@@ -420,6 +430,7 @@ func (g *generation) report(p *probe, plans []*plan, check *checkResult) *agent.
 		"seed":             g.cfg.Seed,
 		"duration_ms":      elapsed.Milliseconds(),
 		"budget_exhausted": g.budgetHit,
+		"added_tests":      g.added(),
 	}
 	var sum strings.Builder
 	fmt.Fprintf(&sum, "Probed %d calls of %d of %d exported functions", len(g.cands), len(g.active), len(g.targets))
@@ -445,6 +456,23 @@ func (g *generation) report(p *probe, plans []*plan, check *checkResult) *agent.
 		sum.WriteString(" The time budget cut the work short, so another run may write a different file.")
 	}
 	return &agent.Report{Summary: sum.String(), Details: details, Unsupported: g.unsupported}
+}
+
+// added counts the test functions written that verification had not kept
+// in the previous round: what this round adds. A repair round rewrites the
+// file without what was dropped, so it adds nothing unless it found more.
+func (g *generation) added() int {
+	var kept []string
+	if g.task.Feedback != nil {
+		kept = g.task.Feedback.Kept
+	}
+	n := 0
+	for _, name := range g.written {
+		if !slices.Contains(kept, name) {
+			n++
+		}
+	}
+	return n
 }
 
 // whyNoCase explains why a target that could be driven got no case.

@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,12 +70,14 @@ func generate(t *testing.T, cfg builtin.Config, task *agent.Task) (*agent.Report
 	return rep, src, took
 }
 
-// goTestCover runs go test -count=3 in pkgDir with a cover profile and
-// returns the statement coverage of the files named (base names).
-func goTestCover(t *testing.T, pkgDir string, files ...string) float64 {
+// goTestCover runs go test -count=3 in pkgDir with a cover profile and the
+// extra flags, and returns the statement coverage of the files named (base
+// names).
+func goTestCover(t *testing.T, pkgDir string, flags []string, files ...string) float64 {
 	t.Helper()
 	profile := filepath.Join(t.TempDir(), "cover.out")
-	cmd := exec.Command("go", "test", "-count=3", "-coverprofile="+profile, ".")
+	args := append([]string{"test", "-count=3", "-coverprofile=" + profile}, flags...)
+	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Dir = pkgDir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
 	out, err := cmd.CombinedOutput()
@@ -118,8 +121,13 @@ func requireAssertions(t *testing.T, src []byte) (tests, cases int) {
 		tests++
 		var table *ast.CompositeLit
 		reports := 0
+		panicChecked := false // every case asserts whether it panics
 		ast.Inspect(fd.Body, func(n ast.Node) bool {
 			switch n := n.(type) {
+			case *ast.BinaryExpr:
+				if n.Op == token.LOR && strings.Contains(types.ExprString(n), "tt.wantPanic") {
+					panicChecked = true
+				}
 			case *ast.AssignStmt:
 				if id, ok := n.Lhs[0].(*ast.Ident); ok && id.Name == "tests" {
 					table, _ = n.Rhs[0].(*ast.CompositeLit)
@@ -151,7 +159,7 @@ func requireAssertions(t *testing.T, src []byte) (tests, cases int) {
 		for _, e := range table.Elts {
 			cases++
 			row := e.(*ast.CompositeLit)
-			asserted := nilErrChecked
+			asserted := nilErrChecked || panicChecked
 			for _, kv := range row.Elts {
 				if strings.HasPrefix(kv.(*ast.KeyValueExpr).Key.(*ast.Ident).Name, "want") {
 					asserted = true

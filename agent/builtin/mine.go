@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"unicode/utf8"
+
+	"golang.org/x/tools/go/types/typeutil"
 )
 
 // Caps on what is mined from the source.
@@ -29,15 +31,26 @@ type namedConst struct {
 type literals struct {
 	strings []string
 	runes   []rune
-	ints    []*big.Int
-	floats  []float64
-	consts  []namedConst // package-level constants, in declaration order
+	// caseRunes are the one-rune literals of case clauses, in source
+	// order: the characters a parser's switch dispatches on.
+	caseRunes []rune
+	ints      []*big.Int
+	floats    []float64
+	consts    []namedConst // package-level constants, in declaration order
+	// composed are inputs of several parts built from the literals
+	// (compose): "{a}", "x{?a,y}", "a,y".
+	composed []string
 
 	// Examples quoted in comments ("12.05", 1205): inputs a person would
 	// choose, preferred when they do as well as others.
 	docStrings []string
 	docInts    []*big.Int
 	docFloats  []float64
+
+	// switchTypes are the types the package's type switches and type
+	// assertions name, in source order: the dynamic types its
+	// interface-typed inputs are expected to hold.
+	switchTypes []types.Type
 }
 
 var (
@@ -53,6 +66,7 @@ func mine(files []*ast.File, info *types.Info) *literals {
 	seenR := map[rune]bool{}
 	seenI := map[string]bool{}
 	seenF := map[float64]bool{}
+	seenCase := map[rune]bool{}
 	addString := func(s string) {
 		if !seenS[s] && len(l.strings) < maxMinedStrings && len(s) <= maxMinedLen && utf8.ValidString(s) {
 			seenS[s] = true
@@ -65,10 +79,46 @@ func mine(files []*ast.File, info *types.Info) *literals {
 			l.ints = append(l.ints, n)
 		}
 	}
+	var seenT typeutil.Map
+	addType := func(t types.Type) {
+		if t == nil || seenT.At(t) != nil || len(l.switchTypes) >= maxMinedNumbers {
+			return
+		}
+		if b, ok := t.(*types.Basic); ok && b.Kind() == types.UntypedNil {
+			return
+		}
+		seenT.Set(t, true)
+		l.switchTypes = append(l.switchTypes, t)
+	}
 	for _, f := range files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			if _, ok := n.(*ast.ImportSpec); ok {
+		var visit func(n ast.Node) bool
+		visit = func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.ImportSpec:
 				return false
+			case *ast.Field:
+				// A struct tag is metadata, not a value the code uses.
+				if n.Tag != nil {
+					ast.Inspect(n.Type, visit)
+					return false
+				}
+			case *ast.TypeSwitchStmt:
+				for _, st := range n.Body.List {
+					for _, e := range st.(*ast.CaseClause).List {
+						addType(info.TypeOf(e))
+					}
+				}
+			case *ast.TypeAssertExpr:
+				if n.Type != nil {
+					addType(info.TypeOf(n.Type))
+				}
+			case *ast.CaseClause:
+				for _, e := range n.List {
+					if r, ok := oneRune(e); ok && !seenCase[r] {
+						seenCase[r] = true
+						l.caseRunes = append(l.caseRunes, r)
+					}
+				}
 			}
 			lit, ok := n.(*ast.BasicLit)
 			if !ok {
@@ -99,7 +149,8 @@ func mine(files []*ast.File, info *types.Info) *literals {
 				}
 			}
 			return true
-		})
+		}
+		ast.Inspect(f, visit)
 	}
 	mineComments(l, files)
 	// Named constants: their values join the pools, and constants of named
@@ -124,6 +175,7 @@ func mine(files []*ast.File, info *types.Info) *literals {
 			}
 		}
 	}
+	l.composed = compose(l)
 	return l
 }
 
@@ -159,6 +211,20 @@ func mineText(l *literals, text string) {
 			l.docFloats = append(l.docFloats, x)
 		}
 	}
+}
+
+// oneRune is the rune of a one-rune character or string literal.
+func oneRune(e ast.Expr) (rune, bool) {
+	lit, ok := e.(*ast.BasicLit)
+	if !ok || (lit.Kind != token.CHAR && lit.Kind != token.STRING) {
+		return 0, false
+	}
+	s, err := strconv.Unquote(lit.Value)
+	if err != nil || utf8.RuneCountInString(s) != 1 {
+		return 0, false
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return r, true
 }
 
 func containsString(list []string, s string) bool {

@@ -67,3 +67,97 @@ func (fakeImporter) Import(path string) (*types.Package, error) {
 	pkg.MarkComplete()
 	return pkg, nil
 }
+
+func TestMineComposesStructuredInputs(t *testing.T) {
+	t.Parallel()
+	const src = `package p
+
+type Opts struct {
+	Name string ` + "`json:\"name\"`" + `
+}
+
+// Parse reads "{name}" templates. "in comments" is not code.
+//go:generate stringer -type=Op
+func Parse(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '{':
+			n++
+		case '+', '?':
+			n += 2
+		case '}':
+			n--
+		case ',':
+		}
+	}
+	if s == "id" {
+		return -1
+	}
+	return n
+}
+`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, parser.ParseComments)
+	require.NoError(t, err)
+	info := &types.Info{Defs: map[*ast.Ident]types.Object{}}
+	_, err = (&types.Config{}).Check("p", fset, []*ast.File{f}, info)
+	require.NoError(t, err)
+	l := mine([]*ast.File{f}, info)
+	require.Equal(t, []string{"{", "+", "?", "}", ",", "id"}, l.strings,
+		"struct tags, comments and go:generate lines are not literals of the code")
+	require.Equal(t, []rune{'{', '+', '?', '}', ','}, l.caseRunes)
+	// The first identifier-like literal names the variable, "x" is the
+	// second name; the operators are the switch's cases.
+	require.Equal(t, []string{
+		"{id}", "{+id}", "{?id}", "{,id}", "{id,x}", "{id+}", "{id?}", "{id,}",
+		"id{+id,x}", "id{?id,x}", "{id}/{x}", "id,x",
+	}, l.composed)
+	frags := fragmentsOf(l)
+	require.Contains(t, frags, "{+id}", "composed inputs are mutation fragments too")
+}
+
+// TestMineSigilsAndSwitchTypes: a scanner that dispatches on a sigil and
+// no bracket gets placeholders ("$1"), and the types a type switch names
+// are kept for interface{} inputs.
+func TestMineSigilsAndSwitchTypes(t *testing.T) {
+	t.Parallel()
+	src := `package p
+
+func Count(s string) int {
+	n := 0
+	for _, r := range s {
+		switch r {
+		case '$':
+			n++
+		case ' ':
+		}
+	}
+	return n
+}
+
+func Kind(v any) string {
+	switch v.(type) {
+	case int64:
+		return "int64"
+	case []byte, nil:
+		return "bytes"
+	}
+	return "other"
+}
+`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, 0)
+	require.NoError(t, err)
+	info := &types.Info{Defs: map[*ast.Ident]types.Object{}, Types: map[ast.Expr]types.TypeAndValue{}}
+	_, err = (&types.Config{}).Check("p", fset, []*ast.File{f}, info)
+	require.NoError(t, err)
+	l := mine([]*ast.File{f}, info)
+	require.Contains(t, l.composed, "$1")
+	require.Contains(t, l.composed, "int64 $1", "a name, then the placeholder")
+	var names []string
+	for _, st := range l.switchTypes {
+		names = append(names, st.String())
+	}
+	require.Equal(t, []string{"int64", "[]byte"}, names, "nil is not a type to build")
+}

@@ -23,6 +23,11 @@ var defaultFragments = []string{"0", "1", "9", "10", "a", "z", "A", " ", ".", "-
 
 // mutate returns a changed copy of v, or v itself when nothing could change.
 func (e *explorer) mutate(v *value) *value {
+	if len(e.texts) > 0 && textual(v.typ) && e.rng.IntN(8) == 0 {
+		if t := e.text(v.typ); t != nil {
+			return t
+		}
+	}
 	if e.rng.IntN(4) == 0 {
 		if found, _ := e.found.At(v.typ).([]*value); len(found) > 0 && e.rng.IntN(3) != 0 {
 			return e.pools.pick(found)
@@ -36,7 +41,7 @@ func (e *explorer) mutate(v *value) *value {
 		return e.mutateLit(v)
 	case proberuntime.HpKindSlice:
 		return e.mutateSlice(v)
-	case proberuntime.HpKindArray, proberuntime.HpKindStruct, proberuntime.HpKindPtr, proberuntime.HpKindIface, proberuntime.HpKindCall:
+	case proberuntime.HpKindArray, proberuntime.HpKindStruct, proberuntime.HpKindPtr, proberuntime.HpKindIface, proberuntime.HpKindCall, proberuntime.HpKindDeref, proberuntime.HpKindFunc:
 		if len(v.elems) == 0 {
 			break
 		}
@@ -252,5 +257,6 @@ func fragmentsOf(l *literals) []string {
 	for _, r := range l.runes {
 		out = append(out, string(r))
 	}
+	out = append(out, l.composed...)
 	return uniqueStrings(out)
 }

@@ -22,10 +22,13 @@ const maxCaseName = 40
 func caseName(c *candidate) string {
 	var parts []string
 	for i, a := range c.args {
-		if c.t.params[i].recv && a.kind != proberuntime.HpKindCall && len(c.args) > 1 {
+		if c.t.params[i].recv && !constructed(a) && len(c.args) > 1 {
 			continue
 		}
 		parts = append(parts, argToken(a))
+	}
+	if c.twice {
+		parts = append(parts, "twice")
 	}
 	return sanitizeName(strings.Join(parts, "_"))
 }
@@ -45,6 +48,12 @@ func argToken(v *value) string {
 		return v.src
 	case proberuntime.HpKindZero:
 		return "zero"
+	case proberuntime.HpKindFunc:
+		var parts []string
+		for _, e := range v.elems {
+			parts = append(parts, argToken(e))
+		}
+		return "func" + strings.Join(parts, ",")
 	case proberuntime.HpKindSlice, proberuntime.HpKindArray:
 		if len(v.elems) == 0 {
 			return "none"
@@ -65,7 +74,7 @@ func argToken(v *value) string {
 			return "zero"
 		}
 		return argToken(v.elems[0])
-	case proberuntime.HpKindPtr, proberuntime.HpKindIface:
+	case proberuntime.HpKindPtr, proberuntime.HpKindIface, proberuntime.HpKindDeref:
 		if len(v.elems) == 0 {
 			return "zero"
 		}

@@ -20,6 +20,8 @@ const (
 	maxPool     = 48 // values per type
 	maxVariants = 4  // random composite values per type
 	maxArrayLen = 16 // longer arrays are only ever zero
+	// constructor calls per string parameter with composed inputs
+	maxComposedCtorCalls = 6
 )
 
 // Strings every string pool gets after the package's own literals.
@@ -130,10 +132,20 @@ func (p *pools) get(t types.Type) ([]*value, string) {
 		vals = nil
 	}
 	for _, v := range vals {
-		p.types.index(v.typ)
+		p.indexTypes(v)
 	}
 	p.cache.Set(t, &poolEntry{vals: vals, reason: reason})
 	return vals, reason
+}
+
+// indexTypes numbers the types of v and of the values it is built from,
+// for the probe's type table: a constructor's result may be of a type whose
+// own pool was never asked for.
+func (p *pools) indexTypes(v *value) {
+	p.types.index(v.typ)
+	for _, e := range v.elems {
+		p.indexTypes(e)
+	}
 }
 
 func (p *pools) build(t types.Type) ([]*value, string) {
@@ -150,9 +162,17 @@ func (p *pools) build(t types.Type) ([]*value, string) {
 	case *types.Slice:
 		return p.slice(t, u)
 	case *types.Array:
-		return p.array(t, u)
+		vals, why := p.array(t, u)
+		if why != "" {
+			return nil, why
+		}
+		return append(vals, p.fromCtors(t)...), ""
 	case *types.Map:
-		return p.mapVals(t, u)
+		vals, why := p.mapVals(t, u)
+		if why != "" {
+			return nil, why
+		}
+		return append(vals, p.fromCtors(t)...), ""
 	case *types.Struct:
 		vals = p.structVals(t, u)
 	case *types.Pointer:
@@ -160,7 +180,7 @@ func (p *pools) build(t types.Type) ([]*value, string) {
 	case *types.Interface:
 		return p.iface(t, u)
 	case *types.Signature:
-		return nil, "it takes a function (" + t.String() + "), and a generator cannot invent the code to pass"
+		return p.stubs(t, u)
 	case *types.Chan:
 		return nil, "it takes a channel (" + t.String() + "), which needs a concurrent test"
 	default:
@@ -287,7 +307,12 @@ func constLit(v constant.Value, b *types.Basic) (string, bool) {
 func (p *pools) stringPool() []string {
 	out := []string{""}
 	out = append(out, p.lits.docStrings...)
-	out = append(out, p.lits.strings...)
+	// The first literals, then the composed inputs, then the rest: a pool
+	// is cut at maxPool values, and a parser needs both kinds.
+	n := min(len(p.lits.strings), maxComposedPool)
+	out = append(out, p.lits.strings[:n]...)
+	out = append(out, p.lits.composed[:min(len(p.lits.composed), maxComposedPool)]...)
+	out = append(out, p.lits.strings[n:]...)
 	out = append(out, defaultStrings...)
 	return uniqueStrings(out)
 }
@@ -519,7 +544,7 @@ func (p *pools) pointer(t types.Type, ptr *types.Pointer) []*value {
 		return vals
 	}
 	for _, e := range elems {
-		if e.kind == proberuntime.HpKindCall || e.kind == proberuntime.HpKindZero && !isComposite(e.typ) {
+		if constructed(e) || e.kind == proberuntime.HpKindZero && !isComposite(e.typ) {
 			continue
 		}
 		vals = append(vals, &value{typ: t, kind: proberuntime.HpKindPtr, elems: []*value{e}})
@@ -562,6 +587,16 @@ func (p *pools) iface(t types.Type, it *types.Interface) ([]*value, string) {
 				vals = append(vals, wrap(bv[(i*3)%len(bv)]))
 			}
 		}
+		// A value of each concrete type the package's type switches name:
+		// what its code does with an int64 or a []byte it was handed.
+		for _, st := range p.lits.switchTypes {
+			if _, isIface := st.Underlying().(*types.Interface); isIface || !types.AssignableTo(st, t) {
+				continue
+			}
+			if sv, why := p.get(st); why == "" && len(sv) > 0 {
+				vals = append(vals, wrap(typical(sv)))
+			}
+		}
 		return vals, ""
 	}
 	if n, ok := t.(*types.Named); ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "context" && n.Obj().Name() == "Context" {
@@ -599,11 +634,79 @@ func (p *pools) iface(t types.Type, it *types.Interface) ([]*value, string) {
 	return vals, ""
 }
 
-// fromCtors builds values of t with the package's constructors.
+// Stubs per function type.
+const maxStubs = 4
+
+// stubs are functions of type t that ignore their arguments and return
+// fixed values: zero results, typical ones, other picks, and an error when
+// the last result is one. A generator cannot invent the code a caller
+// passes, but a constant answer drives the caller's handling of it.
+func (p *pools) stubs(t types.Type, sig *types.Signature) ([]*value, string) {
+	fail := "it takes a function (" + t.String() + ") whose results cannot be made up"
+	for i := 0; i < sig.Params().Len(); i++ {
+		if why := unreachableType(p.pkg, sig.Params().At(i).Type()); why != "" {
+			return nil, fail + ": " + why
+		}
+	}
+	res := sig.Results()
+	pools := make([][]*value, res.Len())
+	for i := 0; i < res.Len(); i++ {
+		vals, why := p.get(res.At(i).Type())
+		if why != "" || len(vals) == 0 {
+			return nil, fail
+		}
+		pools[i] = vals
+	}
+	var vals []*value
+	for n := 0; n < maxStubs; n++ {
+		v := &value{typ: t, kind: proberuntime.HpKindFunc}
+		for i, pv := range pools {
+			var r *value
+			switch {
+			case isError(res.At(i).Type()):
+				r = pv[0] // nil
+				if n == maxStubs-1 && len(pv) > 1 {
+					r = pv[1] // errors.New("boom")
+				}
+			case n == 0:
+				r = pv[0]
+			case n == 1:
+				r = typical(pv)
+			default:
+				r = p.pick(pv)
+			}
+			v.elems = append(v.elems, r)
+		}
+		vals = append(vals, v)
+		if res.Len() == 0 {
+			break
+		}
+	}
+	return vals, ""
+}
+
+// fromCtors builds values of t with the package's constructors: those
+// returning t itself, those returning *T for t = T (the result
+// dereferenced) and those returning T for t = *T (the address of a
+// variable holding the result), so that value-receiver methods get
+// constructed values from pointer constructors and the other way round.
 func (p *pools) fromCtors(t types.Type) []*value {
 	var vals []*value
 	for i, c := range p.ctors {
-		if !types.Identical(p.ctorOut[i], t) {
+		out := p.ctorOut[i]
+		var wrap func(call *value) *value
+		switch {
+		case types.Identical(out, t):
+			wrap = func(call *value) *value { return call }
+		case isPointerTo(out, t):
+			wrap = func(call *value) *value {
+				return &value{typ: t, kind: proberuntime.HpKindDeref, elems: []*value{call}}
+			}
+		case isPointerTo(t, out):
+			wrap = func(call *value) *value {
+				return &value{typ: t, kind: proberuntime.HpKindPtr, elems: []*value{call}}
+			}
+		default:
 			continue
 		}
 		params := c.sig.Params()
@@ -622,7 +725,7 @@ func (p *pools) fromCtors(t types.Type) []*value {
 			continue
 		}
 		for n := 0; n < 3; n++ {
-			v := &value{typ: t, kind: proberuntime.HpKindCall, fn: c}
+			v := &value{typ: out, kind: proberuntime.HpKindCall, fn: c}
 			for j := range argPools {
 				pv := argPools[j]
 				if n == 0 {
@@ -631,13 +734,56 @@ func (p *pools) fromCtors(t types.Type) []*value {
 					v.elems = append(v.elems, p.pick(pv))
 				}
 			}
-			vals = append(vals, v)
+			vals = append(vals, wrap(v))
 			if params.Len() == 0 {
 				break
 			}
 		}
+		// Values parsed from the composed inputs: a template or an
+		// expression with parts, which the random picks above rarely are.
+		for j := 0; j < params.Len(); j++ {
+			if !isString(params.At(j).Type()) {
+				continue
+			}
+			for k := 0; k < min(len(p.lits.composed), maxComposedCtorCalls); k++ {
+				v := &value{typ: out, kind: proberuntime.HpKindCall, fn: c}
+				for i, pv := range argPools {
+					a := pv[min(1, len(pv)-1)]
+					if i == j {
+						s := p.lits.composed[k]
+						a = p.lit(params.At(j).Type(), s, quote(s))
+					}
+					v.elems = append(v.elems, a)
+				}
+				vals = append(vals, wrap(v))
+			}
+		}
 	}
 	return vals
+}
+
+// isString reports whether t is a string type.
+func isString(t types.Type) bool {
+	b, ok := t.Underlying().(*types.Basic)
+	return ok && b.Info()&types.IsString != 0
+}
+
+// isPointerTo reports whether ptr is *elem.
+func isPointerTo(ptr, elem types.Type) bool {
+	pt, ok := ptr.(*types.Pointer)
+	return ok && types.Identical(pt.Elem(), elem)
+}
+
+// constructed reports whether v is made by one of the package's
+// constructors: a call, or a call's result dereferenced or addressed.
+func constructed(v *value) bool {
+	switch v.kind {
+	case proberuntime.HpKindCall:
+		return true
+	case proberuntime.HpKindDeref, proberuntime.HpKindPtr:
+		return len(v.elems) == 1 && v.elems[0].kind == proberuntime.HpKindCall
+	}
+	return false
 }
 
 func (p *pools) pick(vals []*value) *value {

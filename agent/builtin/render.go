@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/handoff-dev/handoff/agent/builtin/internal/proberuntime"
 )
 
 // maxRowWidth is the widest case kept on one line; wider cases get a line
@@ -80,8 +82,14 @@ type columns struct {
 	results []field // parallel to t.results; empty name for the error
 	gots    []string
 	errIdx  int // index of the error result, or -1
-	post    []field
-	panics  bool
+	// anyErr is the bool column of cases whose error text comes from the
+	// standard library: they assert only that there is an error.
+	anyErr string
+	post   []field
+	panics bool
+	// twice is the bool column of cases that make the call once before
+	// the one they assert.
+	twice string
 }
 
 func (f *testFile) columns(p *plan) columns {
@@ -118,19 +126,59 @@ func (f *testFile) columns(p *plan) columns {
 			}
 			want, got = "want"+suffix, "got"+suffix
 		}
-		c.results = append(c.results, field{name: uniqueField(used, want, "Result"), typ: f.im.typeString(r.Type())})
+		typ := "string"
+		if t.stringResult(j) {
+			want += "Str"
+		} else {
+			typ = f.im.typeString(r.Type())
+		}
+		c.results = append(c.results, field{name: uniqueField(used, want, "Result"), typ: typ})
 		c.gots = append(c.gots, got)
 	}
 	for _, k := range p.post {
 		c.post = append(c.post, field{name: uniqueField(used, "want"+capitalize(c.params[k].name), "After"),
 			typ: c.params[k].typ})
 	}
+	// With nothing else to assert, every case asserts whether it panics.
+	c.panics = silent(p)
 	for _, cs := range p.cases {
 		if cs.out.Panic != nil {
 			c.panics = true
 		}
+		if cs.twice && c.twice == "" {
+			c.twice = uniqueField(used, "callTwice", "X")
+		}
+		if c.errIdx >= 0 && c.anyErr == "" && cs.out.Panic == nil && f.stdErrorText(cs.out.Results[c.errIdx]) {
+			c.anyErr = uniqueField(used, "wantAnyErr", "X")
+		}
 	}
 	return c
+}
+
+// stdErrorText reports whether an error's text comes from the standard
+// library: the error, or one it wraps, is of a standard package's type
+// (*strconv.NumError, *fs.PathError), not just errors.New or fmt.Errorf,
+// which carry the package's own words. A Go release may reword such a
+// text, so a test asserts only that there is an error.
+func (f *testFile) stdErrorText(r proberuntime.HpResult) bool {
+	if !r.IsError || r.Err == nil {
+		return false
+	}
+	mod := ""
+	if f.m.pkg.Module != nil {
+		mod = f.m.pkg.Module.Path
+	}
+	for _, t := range r.ErrTypes {
+		pkg := t[:max(0, strings.LastIndexByte(t, '.'))]
+		if pkg == "" || pkg == "errors" || pkg == "fmt" || pkg == f.m.pkg.PkgPath {
+			continue
+		}
+		first, _, _ := strings.Cut(pkg, "/")
+		if !strings.Contains(first, ".") && (mod == "" || pkg != mod && !strings.HasPrefix(pkg, mod+"/")) {
+			return true
+		}
+	}
+	return false
 }
 
 func uniqueField(used map[string]bool, name, suffix string) string {
@@ -156,11 +204,17 @@ func (f *testFile) test(p *plan) string {
 	for _, fl := range c.params {
 		fmt.Fprintf(&b, "\t\t%s %s\n", fl.name, fl.typ)
 	}
+	if c.twice != "" {
+		fmt.Fprintf(&b, "\t\t%s bool\n", c.twice)
+	}
 	for _, fl := range c.results {
 		fmt.Fprintf(&b, "\t\t%s %s\n", fl.name, fl.typ)
 	}
 	for _, fl := range c.post {
 		fmt.Fprintf(&b, "\t\t%s %s\n", fl.name, fl.typ)
+	}
+	if c.anyErr != "" {
+		fmt.Fprintf(&b, "\t\t%s bool\n", c.anyErr)
 	}
 	if c.panics {
 		b.WriteString("\t\twantPanic string\n")
@@ -181,15 +235,24 @@ func (f *testFile) row(p *plan, c columns, cs *candidate, name string) string {
 	for i, a := range cs.args {
 		kv = append(kv, c.params[i].name+": "+f.w.source(a, false))
 	}
+	if cs.twice {
+		kv = append(kv, c.twice+": true")
+	}
 	o := cs.out
 	switch {
 	case o.Panic != nil:
 		kv = append(kv, "wantPanic: "+strconv.Quote(*o.Panic))
+	case c.errIdx >= 0 && o.Results[c.errIdx].Err != nil && c.anyErr != "" && f.stdErrorText(o.Results[c.errIdx]):
+		kv = append(kv, c.anyErr+": true")
 	case c.errIdx >= 0 && o.Results[c.errIdx].Err != nil:
 		kv = append(kv, c.results[c.errIdx].name+": "+quote(*o.Results[c.errIdx].Err))
 	default:
 		for j, r := range o.Results {
 			if j == c.errIdx {
+				continue
+			}
+			if p.t.stringResult(j) {
+				kv = append(kv, c.results[j].name+": "+quote(*r.Str))
 				continue
 			}
 			f.im.merge(r.Literal.Imports)
@@ -221,7 +284,11 @@ func (f *testFile) checks(p *plan, c columns) string {
 		if pr.recv {
 			continue
 		}
-		verbs = append(verbs, verb(pr.typ))
+		v := verb(pr.typ)
+		if _, isFunc := pr.typ.Underlying().(*types.Signature); isFunc {
+			v = "%T" // vet: a func value is not printed with %v
+		}
+		verbs = append(verbs, v)
 		vals = append(vals, "tt."+c.params[i].name)
 		a := "tt." + c.params[i].name
 		if pr.variadic {
@@ -240,17 +307,31 @@ func (f *testFile) checks(p *plan, c columns) string {
 	if len(vals) > 0 {
 		msgArgs = ", " + strings.Join(vals, ", ")
 	}
-	if c.panics {
+	if silent(p) {
+		f.im.name("fmt", "fmt")
+		b.WriteString("\t\t\tdefer func() {\n\t\t\t\tr := recover()\n")
+		b.WriteString("\t\t\t\tif r == nil && tt.wantPanic != \"\" || r != nil && fmt.Sprint(r) != tt.wantPanic {\n")
+		fmt.Fprintf(&b, "\t\t\t\t\tt.Errorf(%q%s, r, tt.wantPanic)\n", desc+" recovered %v, want panic %q", msgArgs)
+		b.WriteString("\t\t\t\t}\n\t\t\t}()\n")
+	} else if c.panics {
 		f.im.name("fmt", "fmt")
 		fmt.Fprintf(&b, "\t\t\tif tt.wantPanic != \"\" {\n\t\t\t\tdefer func() {\n")
 		fmt.Fprintf(&b, "\t\t\t\t\tif r := fmt.Sprint(recover()); r != tt.wantPanic {\n")
 		fmt.Fprintf(&b, "\t\t\t\t\t\tt.Errorf(%q%s, r, tt.wantPanic)\n", desc+" panicked with %q, want panic %q", msgArgs)
 		b.WriteString("\t\t\t\t\t}\n\t\t\t\t}()\n\t\t\t}\n")
 	}
+	if c.twice != "" {
+		fmt.Fprintf(&b, "\t\t\tif tt.%s {\n\t\t\t\t%s\n\t\t\t}\n", c.twice, call)
+	}
 	if len(c.gots) > 0 {
 		fmt.Fprintf(&b, "\t\t\t%s := %s\n", strings.Join(c.gots, ", "), call)
 	} else {
 		fmt.Fprintf(&b, "\t\t\t%s\n", call)
+	}
+	if c.anyErr != "" {
+		fmt.Fprintf(&b, "\t\t\tif tt.%s {\n\t\t\t\tif err == nil {\n", c.anyErr)
+		fmt.Fprintf(&b, "\t\t\t\t\tt.Fatalf(%q%s)\n", desc+" error = nil, want an error", msgArgs)
+		b.WriteString("\t\t\t\t}\n\t\t\t\treturn\n\t\t\t}\n")
 	}
 	if c.errIdx >= 0 {
 		we := "tt." + c.results[c.errIdx].name
@@ -269,7 +350,13 @@ func (f *testFile) checks(p *plan, c columns) string {
 			what += " " + strings.TrimPrefix(got, "got")
 		}
 		v := verb(r.Type())
-		fmt.Fprintf(&b, "\t\t\tif %s {\n", f.differs(r.Type(), got, want))
+		if t.stringResult(j) {
+			// Asserted through what it says of itself.
+			got, v, what = got+".String()", "%q", what+".String()"
+			fmt.Fprintf(&b, "\t\t\tif %s != %s {\n", got, want)
+		} else {
+			fmt.Fprintf(&b, "\t\t\tif %s {\n", f.differs(r.Type(), got, want))
+		}
 		fmt.Fprintf(&b, "\t\t\t\tt.Errorf(%q%s, %s, %s)\n", what+" = "+v+", want "+v, msgArgs, got, want)
 		b.WriteString("\t\t\t}\n")
 	}
@@ -282,6 +369,12 @@ func (f *testFile) checks(p *plan, c columns) string {
 		b.WriteString("\t\t\t}\n")
 	}
 	return b.String()
+}
+
+// silent reports whether a plan's calls show nothing but whether they
+// panic: no results, no argument asserted after the call.
+func silent(p *plan) bool {
+	return len(p.t.results) == 0 && len(p.post) == 0
 }
 
 func boolInt(b bool) int {
@@ -346,7 +439,7 @@ func (f *testFile) helpers() string {
 	for fn := range f.w.helpers {
 		fns = append(fns, fn)
 	}
-	sort.Slice(fns, func(i, j int) bool { return fns[i].expr < fns[j].expr })
+	sort.Slice(fns, func(i, j int) bool { return f.w.helpers[fns[i]] < f.w.helpers[fns[j]] })
 	var b strings.Builder
 	for _, fn := range fns {
 		name := f.w.helpers[fn]
@@ -368,9 +461,20 @@ func (f *testFile) helpers() string {
 			args = append(args, a)
 		}
 		res := f.im.typeString(sig.Results().At(0).Type())
-		fmt.Fprintf(&b, "\n// %s is %s for test tables: it panics on error.\n", name, fn.expr)
-		fmt.Fprintf(&b, "func %s(%s) %s {\n\tv, err := %s(%s)\n\tif err != nil {\n\t\tpanic(err)\n\t}\n\treturn v\n}\n",
-			name, strings.Join(params, ", "), res, fn.expr, strings.Join(args, ", "))
+		call := fn.expr + "(" + strings.Join(args, ", ") + ")"
+		switch {
+		case fn.addr && fn.must:
+			fmt.Fprintf(&b, "\n// %s is %s for test tables: it panics on error and returns a pointer to the result.\n", name, fn.expr)
+			fmt.Fprintf(&b, "func %s(%s) *%s {\n\tv, err := %s\n\tif err != nil {\n\t\tpanic(err)\n\t}\n\treturn &v\n}\n",
+				name, strings.Join(params, ", "), res, call)
+		case fn.addr:
+			fmt.Fprintf(&b, "\n// %s is %s for test tables, returning a pointer to the result.\n", name, fn.expr)
+			fmt.Fprintf(&b, "func %s(%s) *%s {\n\tv := %s\n\treturn &v\n}\n", name, strings.Join(params, ", "), res, call)
+		default:
+			fmt.Fprintf(&b, "\n// %s is %s for test tables: it panics on error.\n", name, fn.expr)
+			fmt.Fprintf(&b, "func %s(%s) %s {\n\tv, err := %s\n\tif err != nil {\n\t\tpanic(err)\n\t}\n\treturn v\n}\n",
+				name, strings.Join(params, ", "), res, call)
+		}
 	}
 	return b.String()
 }
@@ -400,6 +504,9 @@ func unsupportedResult(t *target) string {
 			if p.mutable {
 				return ""
 			}
+		}
+		if t.setsState {
+			return "" // tested for not panicking
 		}
 		return "it returns nothing and changes none of its arguments, so there is nothing to assert"
 	}

@@ -75,8 +75,14 @@ func usable(c *candidate, post []int) bool {
 		}
 	}
 	if !errored {
-		for _, r := range c.out.Results {
-			if !r.IsError && (r.Literal == nil || r.Literal.Bad != "") {
+		for j, r := range c.out.Results {
+			switch {
+			case r.IsError:
+			case c.t.stringResult(j):
+				if r.Str == nil {
+					return false
+				}
+			case r.Literal == nil || r.Literal.Bad != "":
 				return false
 			}
 		}
@@ -92,7 +98,7 @@ func usable(c *candidate, post []int) bool {
 			}
 		}
 	}
-	return len(c.t.results) > 0 || len(post) > 0
+	return len(c.t.results) > 0 || len(post) > 0 || c.t.setsState
 }
 
 // option is a usable case and its name.
@@ -198,6 +204,7 @@ func selectCases(targets []*target, cands []*candidate, weights []int, own map[*
 			opts[t] = append(opts[t], option{c: c, name: name, size: size})
 		}
 		sort.SliceStable(opts[t], func(i, j int) bool { return opts[t][i].size < opts[t][j].size })
+		opts[t] = distinctOptions(opts[t])
 		all = append(all, opts[t]...)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].size < all[j].size })
@@ -246,6 +253,30 @@ func selectCases(targets []*target, cands []*candidate, weights []int, own map[*
 	return out
 }
 
+// distinctOptions keeps the first (smallest) option of each kind: the same
+// statements reached with the same kind of outcome. The greedy choices
+// below never prefer a later one of a kind, and thousands of calls shrink
+// to tens of options.
+func distinctOptions(opts []option) []option {
+	seen := map[string]bool{}
+	out := opts[:0:0]
+	for _, o := range opts {
+		var b strings.Builder
+		b.WriteString(outcomeClass(o.c))
+		if o.c.doc {
+			b.WriteString("|doc")
+		}
+		for _, x := range o.c.out.Cover {
+			b.WriteString("|" + strconv.Itoa(x))
+		}
+		if k := b.String(); !seen[k] {
+			seen[k] = true
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // outcomeClass sorts what a call did into coarse classes: a panic, an
 // error, and for each result true or false, the sign of a number, empty or
 // not, nil or not.
@@ -264,6 +295,8 @@ func outcomeClass(c *candidate) string {
 		switch {
 		case r.IsError:
 			continue
+		case r.Str != nil:
+			parts = append(parts, literalClass(quote(*r.Str)))
 		case r.Literal == nil || r.Literal.Src == "":
 			parts = append(parts, "?")
 		default:

@@ -10,7 +10,7 @@ import (
 
 // Shrinking bounds.
 const (
-	shrinkPasses      = 4
+	shrinkPasses      = 3
 	maxShrinkVariants = 24 // per case and pass
 )
 
@@ -35,7 +35,7 @@ func (e *explorer) shrinkVariants(c *candidate) []*candidate {
 			}
 			args := append([]*value(nil), c.args...)
 			args[i] = s
-			if v := e.add(c.t, args); v != nil {
+			if v := e.addCall(c.t, args, c.twice); v != nil {
 				out = append(out, v)
 			}
 		}
@@ -113,7 +113,7 @@ func shrinkValue(v *value) []*value {
 			c.elems = append(c.elems[:i:i], c.elems[i+2:]...)
 			out = append(out, c)
 		}
-	case proberuntime.HpKindPtr, proberuntime.HpKindIface, proberuntime.HpKindCall, proberuntime.HpKindArray:
+	case proberuntime.HpKindPtr, proberuntime.HpKindIface, proberuntime.HpKindCall, proberuntime.HpKindArray, proberuntime.HpKindDeref:
 		for i, e := range v.elems {
 			for _, s := range shrinkValue(e) {
 				c := v.clone()

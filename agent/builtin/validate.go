@@ -1,10 +1,8 @@
 package builtin
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -15,9 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/tools/cover"
-
 	"github.com/handoff-dev/handoff/internal/sandbox"
+	"github.com/handoff-dev/handoff/internal/verify"
 )
 
 // checkRuns is how often the written tests run in the check; flaky cases
@@ -29,7 +26,6 @@ type checkResult struct {
 	failedTests map[string]bool // test functions that failed as a whole (build errors included)
 	failedCases map[string]bool // "TestX/case"
 	coverage    float64         // percent of the module's statements
-	statements  int
 	passed      bool
 }
 
@@ -58,7 +54,7 @@ func (p *probe) check(ctx context.Context, src []byte, testNames []string, timeo
 	profile := filepath.Join(p.dir, "check.cover")
 	var stdout, stderr bytes.Buffer
 	res, err := sandbox.Run(ctx, sandbox.Cmd{
-		Args: []string{"go", "test", "-count=" + fmt.Sprint(checkRuns), "-json", "-timeout=" + timeout.String(),
+		Args: []string{"go", "test", "-count=" + fmt.Sprint(checkRuns), "-shuffle=on", "-json", "-timeout=" + timeout.String(),
 			"-coverprofile=" + profile, "-overlay", overlay, "-run", "^(" + strings.Join(testNames, "|") + ")$", "."},
 		Dir:      p.m.dir,
 		Env:      goEnv(),
@@ -75,34 +71,20 @@ func (p *probe) check(ctx context.Context, src []byte, testNames []string, timeo
 		return nil, ctx.Err()
 	}
 	r := &checkResult{failedTests: map[string]bool{}, failedCases: map[string]bool{}, passed: res.ExitCode == 0}
-	var output strings.Builder
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for sc.Scan() {
-		var ev struct {
-			Action, Test, Output string
-		}
-		if json.Unmarshal(sc.Bytes(), &ev) != nil {
-			output.WriteString(sc.Text() + "\n")
-			continue
-		}
-		output.WriteString(ev.Output)
-		if ev.Action != "fail" || ev.Test == "" {
-			continue
-		}
-		if i := strings.Index(ev.Test, "/"); i >= 0 {
-			r.failedCases[ev.Test] = true
-		} else {
-			r.failedTests[ev.Test] = true
-		}
+	run := verify.ReadGoTestJSON(stdout.Bytes()) // as verification will read it
+	for _, name := range run.Failed {
+		r.failedTests[name] = true
 	}
-	output.WriteString(stderr.String())
+	for _, name := range run.FailedSubtests {
+		r.failedCases[name] = true
+	}
+	output := run.Output + stderr.String()
 	if res.ExitCode != 0 && len(r.failedTests) == 0 && len(r.failedCases) == 0 {
 		// No test ran: the file did not build. Blame the tests whose lines
 		// the compiler named.
-		bad, err := testsAt(src, errorLines(output.String(), filepath.Base(p.m.output)))
+		bad, err := testsAt(src, append(errorLines(output, filepath.Base(p.m.output)), errorLines(output, filepath.Base(file))...))
 		if err != nil || len(bad) == 0 {
-			return nil, fmt.Errorf("the generated tests do not build (a bug in the builtin agent): %s", tail(output.String(), 1500))
+			return nil, fmt.Errorf("the generated tests do not build (a bug in the builtin agent): %s", tail(output, 1500))
 		}
 		for _, t := range bad {
 			r.failedTests[t] = true
@@ -115,7 +97,7 @@ func (p *probe) check(ctx context.Context, src []byte, testNames []string, timeo
 		delete(r.failedTests, c[:strings.Index(c, "/")])
 	}
 	if res.ExitCode == 0 || len(r.failedTests)+len(r.failedCases) > 0 {
-		r.coverage, r.statements, err = moduleCoverage(profile, p.m)
+		r.coverage, err = moduleCoverage(profile, p.m)
 		if err != nil && res.ExitCode == 0 {
 			return nil, err
 		}
@@ -163,40 +145,12 @@ func testsAt(src []byte, lines []int) ([]string, error) {
 	return out, nil
 }
 
-// moduleCoverage computes the statement coverage of the module's files
-// from a cover profile, counting each block once.
-func moduleCoverage(profile string, m *module) (float64, int, error) {
-	profs, err := cover.ParseProfiles(profile)
+// moduleCoverage is the statement coverage of the module's files in a
+// cover profile, as verification will count it.
+func moduleCoverage(profile string, m *module) (float64, error) {
+	data, err := os.ReadFile(profile)
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading the coverage profile: %w", err)
+		return 0, fmt.Errorf("reading the coverage profile: %w", err)
 	}
-	want := map[string]bool{}
-	for _, f := range m.files {
-		want[m.pkg.PkgPath+"/"+filepath.Base(f)] = true
-	}
-	type key struct {
-		file                 string
-		sl, sc, el, ec, stmt int
-	}
-	blocks := map[key]bool{}
-	for _, p := range profs {
-		if !want[p.FileName] {
-			continue
-		}
-		for _, b := range p.Blocks {
-			k := key{p.FileName, b.StartLine, b.StartCol, b.EndLine, b.EndCol, b.NumStmt}
-			blocks[k] = blocks[k] || b.Count > 0
-		}
-	}
-	total, covered := 0, 0
-	for k, hit := range blocks {
-		total += k.stmt
-		if hit {
-			covered += k.stmt
-		}
-	}
-	if total == 0 {
-		return 0, 0, nil
-	}
-	return 100 * float64(covered) / float64(total), total, nil
+	return verify.GoStatementCoverage(data, m.pkg.PkgPath, m.files)
 }

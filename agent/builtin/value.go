@@ -35,7 +35,26 @@ type function struct {
 	pkg    *types.Package // nil for the package under test
 	sig    *types.Signature
 	must   bool   // returns (T, error): the test calls it through a must helper
+	addr   bool   // the test calls it through a helper returning a pointer to its result
 	helper string // name of that helper
+
+	addrOf *function // the addr variant of this function, once made
+}
+
+// addressed returns the variant of f whose helper returns a pointer to
+// f's result, for *T values built by a constructor of T.
+func (f *function) addressed() *function {
+	if f.addrOf == nil {
+		a := *f
+		a.addr, a.addrOf = true, nil
+		name := f.expr
+		if f.must {
+			name = "must" + name
+		}
+		a.helper = "ptr" + strings.ToUpper(name[:1]) + name[1:]
+		f.addrOf = &a
+	}
+	return f.addrOf
 }
 
 // typeTable numbers the types values are built with, for the probe.
@@ -105,7 +124,14 @@ func (w *writer) source(v *value, elide bool) string {
 			parts[i] = v.names[i] + ": " + w.source(e, false)
 		}
 		return w.composite(v.typ, elide, strings.Join(parts, ", "))
+	case proberuntime.HpKindDeref:
+		return "*" + w.source(v.elems[0], false)
 	case proberuntime.HpKindPtr:
+		if len(v.elems) == 1 && v.elems[0].kind == proberuntime.HpKindCall {
+			c := *v.elems[0]
+			c.fn = c.fn.addressed()
+			return w.call(&c)
+		}
 		inner := "{}"
 		if len(v.elems) == 1 {
 			inner = w.source(v.elems[0], elide)
@@ -123,6 +149,21 @@ func (w *writer) source(v *value, elide bool) string {
 		return w.explicit(v.elems[0])
 	case proberuntime.HpKindCall:
 		return w.call(v)
+	case proberuntime.HpKindFunc:
+		sig := v.typ.Underlying().(*types.Signature)
+		rets := make([]string, len(v.elems))
+		for i, e := range v.elems {
+			rets[i] = w.source(e, false)
+		}
+		body := "{}"
+		if len(rets) > 0 {
+			body = "{ return " + strings.Join(rets, ", ") + " }"
+		}
+		lit := w.im.typeString(sig) + " " + body
+		if _, named := v.typ.(*types.Named); named {
+			return w.im.typeString(v.typ) + "(" + lit + ")"
+		}
+		return lit
 	}
 	return "nil"
 }
@@ -189,7 +230,7 @@ func (w *writer) call(v *value) string {
 	if f.pkg != nil {
 		name = w.im.qualify(f.pkg.Path(), f.pkg.Name(), f.expr)
 	}
-	if f.must {
+	if f.must || f.addr {
 		if _, ok := w.helpers[f]; !ok {
 			w.helpers[f] = freeName(w.taken, f.helper, "Helper")
 		}

@@ -10,6 +10,15 @@
 // environment is scrubbed: secrets the command needs (an API key) pass only
 // when named in HANDOFF_EXEC_ENV, never on the command line. The command's
 // exit status alone never means success: handoff verifies what it wrote.
+//
+// The command line and the names in HANDOFF_EXEC_ENV travel with a task
+// (agent.Configurable); the values of those variables are the worker's.
+//
+// The command and everything it starts (setsid and double-forked children
+// included) end when the run ends: at its exit, the task's deadline, a
+// cancel, or the worker's death. It runs as init of its own PID namespace
+// where the machine allows (the report's "containment" detail says which
+// containment applied); the network and the file system are the worker's.
 package exec
 
 import (
@@ -153,7 +162,7 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(t.Log, "[exec] exit status %d after %s\n", res.ExitCode, res.Duration.Round(time.Millisecond))
+	fmt.Fprintf(t.Log, "[exec] exit status %d after %s (%s)\n", res.ExitCode, res.Duration.Round(time.Millisecond), res.Containment)
 	if res.Cancelled {
 		return nil, fmt.Errorf("exec agent stopped: %w", context.Cause(ctx))
 	}
@@ -161,7 +170,7 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 		return nil, fmt.Errorf("exec agent still running at the task deadline: %w", context.DeadlineExceeded)
 	}
 	report := &agent.Report{Model: t.Model, Summary: fmt.Sprintf("command exited with status %d", res.ExitCode),
-		Details: map[string]any{"exit_code": res.ExitCode, "duration_ms": res.Duration.Milliseconds()}}
+		Details: map[string]any{"exit_code": res.ExitCode, "duration_ms": res.Duration.Milliseconds(), "containment": res.Containment}}
 	if res.ExitCode == 0 {
 		return report, nil
 	}

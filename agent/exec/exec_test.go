@@ -3,16 +3,20 @@ package exec_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/handoff-dev/handoff/agent"
 	"github.com/handoff-dev/handoff/agent/agenttest"
 	"github.com/handoff-dev/handoff/agent/exec"
+	"github.com/handoff-dev/handoff/internal/sandbox"
+	"github.com/handoff-dev/handoff/internal/testenv"
 )
 
 // writeTests is a stand-in coding agent: a shell script that writes a test
@@ -108,4 +112,56 @@ func TestLogCapturesOutput(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, log.String(), "to-stdout")
 	require.Contains(t, log.String(), "to-stderr")
+}
+
+// Whatever ends the agent's run (its exit, the task's deadline, a cancel),
+// nothing it started outlives it: not even a child in a session of its own
+// or a double-forked one.
+func TestNothingOutlivesTheRun(t *testing.T) {
+	t.Parallel()
+	for _, end := range []string{"exit", "deadline", "cancel"} {
+		t.Run(end, func(t *testing.T) {
+			t.Parallel()
+			testenv.PIDNamespaces(t)
+			marker := fmt.Sprintf("handoff-exec-tree-%d-%s", os.Getpid(), end)
+			fx := agenttest.NewFixture(t, "go")
+			ready := filepath.Join(t.TempDir(), "ready")
+			up := t.TempDir()
+			cmd := fmt.Sprintf(`setsid sh -c 'echo > %[3]s/setsid; sleep 300; :' %[1]s-setsid </dev/null >/dev/null 2>&1 &
+(setsid sh -c 'echo > %[3]s/double; sleep 300; :' %[1]s-double </dev/null >/dev/null 2>&1 &)
+until [ -e %[3]s/setsid ] && [ -e %[3]s/double ]; do sleep 0.01; done
+echo > %[2]s
+echo 'package calc' > a_test.go
+`, marker, ready, up)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			switch end {
+			case "deadline":
+				fx.Task.Deadline = time.Now().Add(2 * time.Second)
+				cmd += "sleep 300"
+			case "cancel":
+				cmd += "sleep 300"
+				go func() {
+					for ctx.Err() == nil {
+						if _, err := os.Stat(ready); err == nil {
+							cancel()
+							return
+						}
+						time.Sleep(10 * time.Millisecond) // polling for the agent to start
+					}
+				}()
+			}
+			rep, err := exec.New(exec.Config{Command: cmd}).Run(ctx, fx.Task)
+			testenv.NoProcesses(t, marker, 5*time.Second)
+			switch end {
+			case "exit":
+				require.NoError(t, err)
+				require.Equal(t, sandbox.ContainmentPIDNamespace, rep.Details["containment"])
+			case "deadline":
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+			case "cancel":
+				require.ErrorIs(t, err, context.Canceled)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/sony/gobreaker/v2"
 )
@@ -14,16 +15,24 @@ import (
 // Cloud. It is safe for concurrent use; build one per process so that every
 // task shares its circuit breaker.
 type Agent struct {
-	cfg Config
-	err error // the configuration problem Check reports
-	cl  *client
-	be  backend
+	cfg     Config // with defaults
+	orig    Config // as given: WithSettings keeps its secrets and tuning
+	err     error  // the configuration problem Check reports
+	cl      *client
+	be      backend
+	derived *derivedAgents
+}
+
+// derivedAgents are the agents WithSettings built, by their settings.
+type derivedAgents struct {
+	mu sync.Mutex
+	m  map[string]*Agent
 }
 
 // New returns an Agent for cfg. A configuration problem (no URL, no Cloud
 // repository, an unparsable variable) is reported by Check and by Run.
 func New(cfg Config) *Agent {
-	a := &Agent{}
+	a := &Agent{orig: cfg, derived: &derivedAgents{m: map[string]*Agent{}}}
 	a.err = a.configure(cfg)
 	return a
 }

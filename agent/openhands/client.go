@@ -43,6 +43,10 @@ type call struct {
 	body         []byte // raw body when json is nil
 	contentType  string
 	accept       []int // status codes other than 2xx returned without error
+	// baseURL, when set, replaces the server's base URL, and sessionKey is
+	// then sent as X-Session-API-Key instead of the configured key: a Cloud
+	// sandbox's own agent server.
+	baseURL, sessionKey string
 }
 
 // answer is a server's answer.
@@ -75,6 +79,9 @@ func (cl *client) do(ctx context.Context, c call) (*answer, error) {
 		payload = c.body
 	}
 	u := cl.base + c.path
+	if c.baseURL != "" {
+		u = strings.TrimRight(c.baseURL, "/") + c.path
+	}
 	if len(c.query) > 0 {
 		u += "?" + c.query.Encode()
 	}
@@ -83,7 +90,7 @@ func (cl *client) do(ctx context.Context, c call) (*answer, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		a, err := cl.once(ctx, c.method, u, payload, ctype)
+		a, err := cl.once(ctx, c, u, payload, ctype)
 		var wait time.Duration
 		switch {
 		case errors.Is(err, ErrCircuitOpen):
@@ -128,14 +135,14 @@ func (cl *client) do(ctx context.Context, c call) (*answer, error) {
 
 // once sends one request through the circuit breaker. Answers below 500
 // count as the server being healthy; 5xx and transport errors count against it.
-func (cl *client) once(ctx context.Context, method, u string, payload []byte, ctype string) (*answer, error) {
+func (cl *client) once(ctx context.Context, c call, u string, payload []byte, ctype string) (*answer, error) {
 	done, err := cl.breaker.Allow()
 	if err != nil {
 		return nil, agent.Transient(fmt.Errorf("%w: %s did not answer %d requests in a row; handoff fails tasks at once "+
 			"for %s, then tries again (check that the server is up)", ErrCircuitOpen, cl.base, cl.cfg.BreakerFailures,
 			cl.cfg.BreakerCooldown))
 	}
-	a, err := cl.send(ctx, method, u, payload, ctype)
+	a, err := cl.send(ctx, c, u, payload, ctype)
 	switch {
 	case err != nil:
 		done(err)
@@ -147,14 +154,14 @@ func (cl *client) once(ctx context.Context, method, u string, payload []byte, ct
 	return a, err
 }
 
-func (cl *client) send(ctx context.Context, method, u string, payload []byte, ctype string) (*answer, error) {
+func (cl *client) send(ctx context.Context, c call, u string, payload []byte, ctype string) (*answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, cl.cfg.RequestTimeout)
 	defer cancel()
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	req, err := http.NewRequestWithContext(ctx, c.method, u, body)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +169,12 @@ func (cl *client) send(ctx context.Context, method, u string, payload []byte, ct
 		req.Header.Set("Content-Type", ctype)
 	}
 	req.Header.Set("Accept", "application/json")
-	if cl.cfg.APIKey != "" {
+	switch {
+	case c.baseURL != "":
+		if c.sessionKey != "" {
+			req.Header.Set("X-Session-API-Key", c.sessionKey)
+		}
+	case cl.cfg.APIKey != "":
 		if strings.EqualFold(cl.cfg.AuthHeader, "Authorization") {
 			req.Header.Set("Authorization", "Bearer "+cl.cfg.APIKey)
 		} else {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -20,7 +21,14 @@ type cloud struct {
 
 	mu        sync.Mutex
 	sandboxes map[string]string // conversation ID → sandbox ID, for pause and resume
+	// agents maps a conversation ID to its sandbox's own agent server (the
+	// conversation URL and session key of the conversation record), which
+	// answers confirmations the V1 API has no route for.
+	agents map[string]sandboxAgent
 }
+
+// sandboxAgent is a Cloud sandbox's own agent server.
+type sandboxAgent struct{ conversationURL, sessionKey string }
 
 func (c *cloud) find(ctx context.Context, id string) (snapshot, bool, error) {
 	a, err := c.cl.do(ctx, call{method: http.MethodGet, path: "/api/v1/app-conversations", query: url.Values{"ids": {id}}})
@@ -37,10 +45,19 @@ func (c *cloud) find(ctx context.Context, id string) (snapshot, bool, error) {
 	conv := list[0]
 	c.mu.Lock()
 	c.sandboxes[id] = conv.SandboxID
+	if conv.ConversationURL != nil && conv.SessionAPIKey != nil && *conv.SessionAPIKey != "" {
+		if c.agents == nil {
+			c.agents = map[string]sandboxAgent{}
+		}
+		c.agents[id] = sandboxAgent{conversationURL: *conv.ConversationURL, sessionKey: *conv.SessionAPIKey}
+	}
 	c.mu.Unlock()
 	s := snapshot{url: c.cl.base + "/conversations/" + strings.ReplaceAll(id, "-", "")}
 	if conv.ConversationURL != nil && *conv.ConversationURL != "" {
 		s.url = *conv.ConversationURL
+	}
+	if conv.LLMModel != nil {
+		s.model = *conv.LLMModel
 	}
 	if m := conv.Metrics; m != nil {
 		s.costUSD = m.AccumulatedCost
@@ -150,6 +167,19 @@ func (c *cloud) events(ctx context.Context, id, pageID string) (eventPage, error
 	return p, a.decode(&p)
 }
 
+// cursor: the app server's page_id is an integer offset into the
+// conversation's events (its event service reads int(page_id)).
+func (c *cloud) cursor(read int, _ string) string {
+	if read == 0 {
+		return ""
+	}
+	return strconv.Itoa(read)
+}
+
+// readsNeedRunning: the app server reads files through the sandbox, and
+// answers 409 once it is paused.
+func (c *cloud) readsNeedRunning() bool { return true }
+
 func (c *cloud) sandbox(id string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -188,17 +218,45 @@ func (c *cloud) remove(ctx context.Context, id string) error {
 	return err
 }
 
-func (c *cloud) confirm(context.Context, string, bool) error { return errUnsupported }
+// confirm answers through the sandbox's own agent server: accounts with
+// confirmation mode on run conversations with AlwaysConfirm, and the V1 API
+// has no route to confirm.
+func (c *cloud) confirm(ctx context.Context, id string, accept bool) error {
+	c.mu.Lock()
+	sa, ok := c.agents[id]
+	c.mu.Unlock()
+	base, conv, found := strings.Cut(sa.conversationURL, "/api/conversations/")
+	if !ok || !found || conv == "" {
+		return errUnsupported
+	}
+	body := confirmationResponse{Accept: accept}
+	if !accept {
+		body.Reason = "handoff runs agents without confirmation; set OPENHANDS_CONFIRMATION=accept to allow actions"
+	}
+	_, err := c.cl.do(ctx, call{method: http.MethodPost, baseURL: base, sessionKey: sa.sessionKey,
+		path: "/api/conversations/" + strings.TrimRight(conv, "/") + "/events/respond_to_confirmation", json: body})
+	return err
+}
 
-func (c *cloud) harvest(ctx context.Context, id string, t *agent.Task) ([]string, error) {
+// harvest lists the changes against the branch the sandbox cloned
+// (origin/<branch>: committed work stays listed) and reads each file.
+// The file route answers 200 "" on any failure, so an empty answer is
+// checked with the diff route before it is trusted; a file that cannot be
+// read is left alone and reported.
+func (c *cloud) harvest(ctx context.Context, id string, t *agent.Task) (harvested, error) {
 	base := "/api/v1/app-conversations/" + url.PathEscape(id)
-	a, err := c.cl.do(ctx, call{method: http.MethodGet, path: base + "/git/changes", query: url.Values{"path": {c.cfg.RepoDir}}})
+	a, err := c.cl.do(ctx, call{method: http.MethodGet, path: base + "/git/changes",
+		query: url.Values{"path": {c.cfg.RepoDir}, "ref": {c.baseRef()}}})
+	if httpStatus(err) == http.StatusConflict {
+		return harvested{}, fmt.Errorf("openhands: listing the agent's changes in %s: the sandbox is paused and Cloud "+
+			"reads no files from a paused sandbox; resume the conversation in the OpenHands UI to see them: %w", c.cfg.RepoDir, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("openhands: listing the agent's changes in %s: %w", c.cfg.RepoDir, err)
+		return harvested{}, fmt.Errorf("openhands: listing the agent's changes in %s: %w", c.cfg.RepoDir, err)
 	}
 	var changes []gitChange
 	if err := a.decode(&changes); err != nil {
-		return nil, err
+		return harvested{}, err
 	}
 	return applyChanges(t.Dir, c.cfg.RepoDir, changes, func(remote string) ([]byte, error) {
 		a, err := c.cl.do(ctx, call{method: http.MethodGet, path: base + "/file", query: url.Values{"file_path": {remote}}})
@@ -209,8 +267,38 @@ func (c *cloud) harvest(ctx context.Context, id string, t *agent.Task) ([]string
 		if err := json.Unmarshal(a.body, &content); err != nil {
 			return nil, fmt.Errorf("openhands: reading %s: %w", remote, err)
 		}
-		return []byte(content), nil
+		if content != "" {
+			return []byte(content), nil
+		}
+		d, err := c.cl.do(ctx, call{method: http.MethodGet, path: base + "/git/diff",
+			query: url.Values{"path": {remote}, "ref": {c.baseRef()}}})
+		if err != nil {
+			return nil, err
+		}
+		var diff gitDiff
+		if err := d.decode(&diff); err != nil || diff.Modified == nil {
+			return nil, errUnreadable
+		}
+		return []byte(*diff.Modified), nil
 	})
+}
+
+// baseRef is what the sandbox's clone started from.
+func (c *cloud) baseRef() string { return "origin/" + orDefault(c.cfg.Branch, "HEAD") }
+
+// version asks the sandbox's own agent server (its release decides what
+// the git routes do), else the app server.
+func (c *cloud) version(ctx context.Context, id string) string {
+	c.mu.Lock()
+	sa, ok := c.agents[id]
+	c.mu.Unlock()
+	if base, _, found := strings.Cut(sa.conversationURL, "/api/conversations/"); ok && found {
+		if info, ok := getServerInfo(ctx, c.cl, call{baseURL: base, sessionKey: sa.sessionKey}); ok && info.Version != "" {
+			return info.Version
+		}
+	}
+	info, _ := getServerInfo(ctx, c.cl, call{})
+	return info.Version
 }
 
 func (c *cloud) uptime(context.Context) (float64, bool) { return 0, false }

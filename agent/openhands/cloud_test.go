@@ -38,10 +38,17 @@ func TestCloudRunBringsChangesBack(t *testing.T) {
 	require.True(t, c.Cloud)
 	require.Equal(t, "test/model-a", c.Model)
 	require.Equal(t, strings.ReplaceAll(c.ID, "-", ""), rep.Details["conversation_id"], "the app server's 32-hex ID is kept")
-	require.Equal(t, b.srv.URL+"/api/conversations/"+c.ID, rep.Details["conversation_url"])
+	require.Equal(t, b.srv.URL+"/api/conversations/"+strings.ReplaceAll(c.ID, "-", ""), rep.Details["conversation_url"],
+		"the sandbox's agent server URL and the conversation's 32-hex ID, as the app server builds it")
 	require.InDelta(t, 0.1, rep.Details["cost_usd"], 1e-9)
 	require.Contains(t, b.prog.all(), "openhands Cloud: working")
 	for _, ex := range b.srv.Exchanges() {
+		if !strings.HasPrefix(ex.Path, "/api/v1/") { // the sandbox's agent server, with the sandbox's key
+			require.Equal(t, "/server_info", ex.Path)
+			require.Equal(t, "sandbox-key-"+strings.ReplaceAll(c.ID, "-", "")[:12], ex.RequestHeader.Get("X-Session-API-Key"))
+			require.Empty(t, ex.RequestHeader.Get("Authorization"))
+			continue
+		}
 		require.Equal(t, "Bearer "+sessionKey, ex.RequestHeader.Get("Authorization"))
 		require.NotContains(t, string(ex.RequestBody), llmKey, "Cloud uses the account's LLM settings")
 		if ex.Method == "POST" && ex.Path == "/api/v1/app-conversations" {
@@ -59,6 +66,9 @@ func TestCloudAuthHeaderIsSwitchable(t *testing.T) {
 	_, err := b.agent(t).Run(context.Background(), b.task)
 	require.NoError(t, err)
 	for _, ex := range b.srv.Exchanges() {
+		if !strings.HasPrefix(ex.Path, "/api/v1/") {
+			continue // the sandbox's agent server: its own key
+		}
 		require.Equal(t, sessionKey, ex.RequestHeader.Get("X-Access-Token"))
 		require.Empty(t, ex.RequestHeader.Get("Authorization"))
 	}

@@ -1,13 +1,17 @@
 package openhands
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/handoff-dev/handoff/agent"
 )
 
 // Target says which OpenHands API the agent talks to.
@@ -133,6 +137,14 @@ type Config struct {
 	Logger *slog.Logger
 
 	envErr error // what FromEnv could not parse, reported by Agent.Check
+
+	// ReadBackReserve is the share of the task's remaining time kept for
+	// reading the results back after the conversation is stopped at the
+	// deadline (OPENHANDS_READBACK_RESERVE, e.g. 10%). Default 10%.
+	ReadBackReserve float64
+	// Prices adds model prices, in US dollars per million tokens, used when
+	// the server reports no cost (OPENHANDS_PRICES=model=in/out,...).
+	Prices map[string]Price
 }
 
 // FromEnv reads a Config from the environment variables named on its
@@ -181,6 +193,15 @@ func parseEnv(lookup func(string) (string, bool)) (Config, error) {
 		c.LocalPrefix, c.ServerPrefix = local, server
 	}
 	var err error
+	if v := get("OPENHANDS_READBACK_RESERVE"); v != "" {
+		f, perr := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
+		if c.ReadBackReserve = f / 100; perr != nil || f <= 0 || f >= 100 {
+			return c, fmt.Errorf("OPENHANDS_READBACK_RESERVE=%q: want a percentage between 0 and 100, e.g. 10%%", v)
+		}
+	}
+	if c.Prices, err = parsePrices(get("OPENHANDS_PRICES")); err != nil {
+		return c, err
+	}
 	if v := get("HANDOFF_BUDGET_USD"); v != "" {
 		if c.BudgetUSD, err = strconv.ParseFloat(v, 64); err != nil || c.BudgetUSD < 0 {
 			return c, fmt.Errorf("HANDOFF_BUDGET_USD=%q: want a non-negative number of US dollars", v)
@@ -262,6 +283,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxIterations <= 0 {
 		c.MaxIterations = 100
 	}
+	if c.ReadBackReserve <= 0 || c.ReadBackReserve >= 1 {
+		c.ReadBackReserve = 0.1
+	}
 	if c.MaxRetries <= 0 {
 		c.MaxRetries = 6
 	}
@@ -280,17 +304,105 @@ func (c Config) withDefaults() Config {
 // models returns the ordered, de-duplicated list of models to try: the
 // task's model (or the configured default), then the fallbacks.
 func (c Config) models(taskModel string) []string {
-	first := taskModel
-	if first == "" {
-		first = c.Model
+	return agent.ModelOrder(taskModel, c.Model, c.Models)
+}
+
+// settings are what travels with a task: every variable the user sets except
+// the two keys. The worker's own HTTP client, logger, retry and circuit
+// breaker tuning stay its own.
+type settings struct {
+	URL                 string        `json:"url"`
+	Target              Target        `json:"target"`
+	AuthHeader          string        `json:"auth_header"`
+	LLMBaseURL          string        `json:"llm_base_url,omitempty"`
+	Model               string        `json:"model,omitempty"`
+	Models              []string      `json:"models,omitempty"`
+	BudgetUSD           float64       `json:"budget_usd,omitempty"`
+	MaxIterations       int           `json:"max_iterations"`
+	MaxDurationMS       int64         `json:"max_duration_ms,omitempty"`
+	Workspace           WorkspaceMode `json:"workspace"`
+	LocalPrefix         string        `json:"local_prefix,omitempty"`
+	ServerPrefix        string        `json:"server_prefix,omitempty"`
+	UploadDir           string        `json:"upload_dir,omitempty"`
+	Repository          string        `json:"repository,omitempty"`
+	Branch              string        `json:"branch,omitempty"`
+	RepoDir             string        `json:"repo_dir,omitempty"`
+	KeepOnCancel        bool          `json:"keep_on_cancel,omitempty"`
+	RejectConfirmations bool          `json:"reject_confirmations,omitempty"`
+	PollIntervalMS      int64         `json:"poll_interval_ms"`
+}
+
+func (c Config) settings() settings {
+	return settings{URL: c.URL, Target: c.Target, AuthHeader: c.AuthHeader, LLMBaseURL: c.LLMBaseURL, Model: c.Model,
+		Models: c.Models, BudgetUSD: c.BudgetUSD, MaxIterations: c.MaxIterations, MaxDurationMS: c.MaxDuration.Milliseconds(),
+		Workspace: c.Workspace, LocalPrefix: c.LocalPrefix, ServerPrefix: c.ServerPrefix, UploadDir: c.UploadDir,
+		Repository: c.Repository, Branch: c.Branch, RepoDir: c.RepoDir, KeepOnCancel: c.KeepOnCancel,
+		RejectConfirmations: c.RejectConfirmations, PollIntervalMS: c.PollInterval.Milliseconds()}
+}
+
+// with returns c, its secrets and tuning kept, with the settings s.
+func (c Config) with(s settings) Config {
+	c.URL, c.Target, c.AuthHeader, c.LLMBaseURL, c.Model, c.Models = s.URL, s.Target, s.AuthHeader, s.LLMBaseURL, s.Model, s.Models
+	c.BudgetUSD, c.MaxIterations, c.MaxDuration = s.BudgetUSD, s.MaxIterations, time.Duration(s.MaxDurationMS)*time.Millisecond
+	c.Workspace, c.LocalPrefix, c.ServerPrefix, c.UploadDir = s.Workspace, s.LocalPrefix, s.ServerPrefix, s.UploadDir
+	c.Repository, c.Branch, c.RepoDir = s.Repository, s.Branch, s.RepoDir
+	c.KeepOnCancel, c.RejectConfirmations = s.KeepOnCancel, s.RejectConfirmations
+	c.PollInterval = time.Duration(s.PollIntervalMS) * time.Millisecond
+	c.envErr = nil // what this worker's own variables got wrong does not concern the task's settings
+	return c
+}
+
+// Settings implements agent.Configurable. A URL carrying a password is
+// refused: the settings are stored with the task, and the password belongs
+// in OPENHANDS_API_KEY.
+func (a *Agent) Settings() (json.RawMessage, error) {
+	if a.err != nil {
+		return nil, a.err
 	}
-	var out []string
-	seen := map[string]bool{}
-	for _, m := range append([]string{first}, c.Models...) {
-		if m != "" && !seen[m] {
-			seen[m] = true
-			out = append(out, m)
+	for name, raw := range map[string]string{"OPENHANDS_URL": a.cfg.URL, "LLM_BASE_URL": a.cfg.LLMBaseURL} {
+		if u, err := url.Parse(raw); err == nil && u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				return nil, fmt.Errorf("openhands: %s carries a password, which would be stored with the task; "+
+					"remove it from the URL and give the key in OPENHANDS_API_KEY or LLM_API_KEY", name)
+			}
 		}
+	}
+	return json.Marshal(a.cfg.settings())
+}
+
+// WithSettings implements agent.Configurable. Agents for the same settings
+// are built once per process, so the tasks that talk to one server share its
+// circuit breaker.
+func (a *Agent) WithSettings(raw json.RawMessage) (agent.Agent, error) {
+	var s settings
+	if err := agent.DecodeSettings(raw, &s); err != nil {
+		return nil, err
+	}
+	key, _ := json.Marshal(s)
+	if a.err == nil {
+		if own, _ := json.Marshal(a.cfg.settings()); string(own) == string(key) {
+			return a, nil
+		}
+	}
+	a.derived.mu.Lock()
+	defer a.derived.mu.Unlock()
+	if d, ok := a.derived.m[string(key)]; ok {
+		return d, nil
+	}
+	d := New(a.orig.with(s))
+	if d.err != nil {
+		return nil, d.err
+	}
+	a.derived.m[string(key)] = d
+	return d, nil
+}
+
+// Secrets implements agent.Configurable: the server's key and, for an agent
+// server, the LLM key sent to it.
+func (a *Agent) Secrets() map[string]string {
+	out := map[string]string{"OPENHANDS_API_KEY": a.orig.APIKey}
+	if Target(a.orig.Target) != TargetCloud {
+		out["LLM_API_KEY"] = a.orig.LLMAPIKey
 	}
 	return out
 }

@@ -158,7 +158,7 @@ func TestApplyChangesStaysInsideTheTaskDirectory(t *testing.T) {
 		{Status: "SOMETHING_NEW", Path: "c_test.go"},
 	}, fetch)
 	require.NoError(t, err)
-	require.Equal(t, []string{"pkg/new_test.go", "a_test.go", "old_test.go", "b_test.go", "c_test.go"}, got)
+	require.Equal(t, []string{"pkg/new_test.go", "a_test.go", "old_test.go", "b_test.go", "c_test.go"}, got.files)
 	b, err := os.ReadFile(filepath.Join(dir, "pkg", "new_test.go"))
 	require.NoError(t, err)
 	require.Equal(t, "from /srv/ws/pkg/new_test.go", string(b))
@@ -171,4 +171,26 @@ func TestApplyChangesStaysInsideTheTaskDirectory(t *testing.T) {
 	entries, err := os.ReadDir(outside)
 	require.NoError(t, err)
 	require.Empty(t, entries, "nothing was written through the symlink")
+}
+
+func TestPriceOfMatchesTheLongestModelName(t *testing.T) {
+	t.Parallel()
+	for model, want := range map[string]Price{
+		"openrouter/anthropic/claude-sonnet-4":          {3, 15},
+		"anthropic/claude-sonnet-4-20250514":            {3, 15},
+		"openai/gpt-4o-mini":                            {0.15, 0.6},
+		"gpt-4o-2024-08-06":                             {2.5, 10},
+		"litellm_proxy/anthropic/claude-opus-4-5":       {5, 25},
+		"openrouter/google/gemini-2.5-flash:free":       {0.3, 2.5},
+		"my/own-model":                                  {1, 2}, // OPENHANDS_PRICES, full name
+		"openrouter/anthropic/claude-sonnet-4-20250514": {3, 15},
+	} {
+		got, ok := priceOf(model, map[string]Price{"my/own-model": {1, 2}})
+		require.True(t, ok, model)
+		require.Equal(t, want, got, model)
+	}
+	_, ok := priceOf("test/model-a", nil)
+	require.False(t, ok)
+	_, ok = priceOf("gpt-4o-turbo-mini-ish", nil)
+	require.True(t, ok, "a variant of a known model takes its price")
 }

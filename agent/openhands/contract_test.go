@@ -138,8 +138,8 @@ var queryStyle = map[string]string{
 func validate(t *testing.T, all map[string]*spec, ex openhandstest.Exchange) (string, error) {
 	t.Helper()
 	s := all["agent-server"]
-	if strings.HasPrefix(ex.Path, "/api/v1/") {
-		s = all["cloud"]
+	if strings.HasPrefix(ex.Path, "/api/v1/") || (ex.Path == "/server_info" && ex.RequestHeader.Get("Authorization") != "") {
+		s = all["cloud"] // the app server's own /server_info, asked with the Cloud key
 	}
 	target := ex.Path
 	req := httptest.NewRequest(ex.Method, ex.Path+"?"+ex.RawQuery, bytes.NewReader(ex.RequestBody))
@@ -147,7 +147,7 @@ func validate(t *testing.T, all map[string]*spec, ex openhandstest.Exchange) (st
 	var o *specOp
 	var params map[string]string
 	if tpl, ok := queryStyle[ex.Path]; ok {
-		o, params = s.find(ex.Method, strings.Replace(tpl, "{path}", "x", 1))
+		o, _ = s.find(ex.Method, strings.Replace(tpl, "{path}", "x", 1))
 		params = map[string]string{"path": req.URL.Query().Get("path")}
 	} else {
 		o, params = s.find(ex.Method, target)
@@ -156,6 +156,9 @@ func validate(t *testing.T, all map[string]*spec, ex openhandstest.Exchange) (st
 		return "", fmt.Errorf("%s %s: no operation in the published document", ex.Method, ex.Path)
 	}
 	key := ex.Method + " " + o.template
+	if s == all["cloud"] && !strings.HasPrefix(o.template, "/api/v1/") {
+		key = "cloud " + key
+	}
 	route := &routers.Route{Spec: s.doc, Path: o.template, PathItem: o.item, Method: ex.Method, Operation: o.op}
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
@@ -226,6 +229,14 @@ func contractScenarios(t *testing.T) []openhandstest.Exchange {
 	run(openhandstest.Options{CloudWorkspace: cloudDir(), StartTaskPolls: 2}, nil, false)
 	run(openhandstest.Options{CloudWorkspace: cloudDir(), Scenario: openhandstest.Scenario{Kind: openhandstest.PauseThenResume}}, nil, false)
 	run(openhandstest.Options{CloudWorkspace: cloudDir(), Scenario: openhandstest.Scenario{Kind: openhandstest.NeverFinish}}, nil, true)
+	// Cloud: AlwaysConfirm answered through the sandbox's agent server, a
+	// file the file route cannot read (checked with git/diff), many events
+	// paged by offset, and a stop that reads back before pausing.
+	run(openhandstest.Options{CloudWorkspace: cloudDir(), CloudConfirmation: true, Scenario: openhandstest.Scenario{
+		Steps: 2, EventsPerStep: 60, Files: map[string]string{"calc_test.go": "package calc\n", "blob.bin": "\xff\xfe"}}},
+		nil, false)
+	run(openhandstest.Options{CloudWorkspace: cloudDir(), Scenario: openhandstest.Scenario{Kind: openhandstest.NeverFinish,
+		Steps: 100, CostPerStep: 0.2}}, func(b *bundle) { b.cfg.BudgetUSD = 0.5 }, false)
 	return all
 }
 
@@ -269,6 +280,7 @@ func TestContractAgainstPublishedOpenAPI(t *testing.T) {
 		"GET /api/v1/conversation/{conversation_id}/events/search", "GET /api/v1/app-conversations/{conversation_id}/git/changes",
 		"GET /api/v1/app-conversations/{conversation_id}/file", "POST /api/v1/sandboxes/{sandbox_id}/pause",
 		"POST /api/v1/sandboxes/{sandbox_id}/resume", "DELETE /api/v1/app-conversations/{conversation_id}",
+		"GET /api/v1/app-conversations/{conversation_id}/git/diff",
 	} {
 		require.Positive(t, covered[want], "the contract scenarios never exercised %s", want)
 	}

@@ -48,7 +48,7 @@ func (e *statusError) Error() string {
 	return msg
 }
 
-// httpStatus returns the status code of a statusError in err's chain, or 0.
+// httpStatus is the HTTP status of a server's answer in err, or 0.
 func httpStatus(err error) int {
 	var se *statusError
 	if errors.As(err, &se) {

@@ -42,8 +42,12 @@ type outcome struct {
 	detail      string // why, for people
 	status      string // last execution status seen
 	rateLimited bool   // the LLM error was a rate limit
-	actions     int
+	actions     int    // tool calls (ActionEvents)
+	steps       int    // agent steps: LLM responses with actions, what max_iterations counts
 	cost        float64
+	costUnknown bool   // tokens were used, the server reports no cost and handoff has no price
+	priced      bool   // cost computed by handoff from the token usage
+	model       string // the model the server reports
 	prompt      int64
 	completion  int64
 	summary     string // the FinishAction's message, else the agent's last message
@@ -60,6 +64,9 @@ type follower struct {
 	spent   float64 // cost of the task's other conversations
 	seen    map[string]bool
 	lastEv  string
+	read    int             // events read, in order: the Cloud paging offset
+	steps   map[string]bool // llm_response_id of the ActionEvents seen
+	model   string          // the model the conversation was started with
 	errCode string
 	errText string
 	unknown map[string]bool
@@ -68,10 +75,14 @@ type follower struct {
 
 // follow polls the conversation, reading its events, until it reaches a
 // terminal status or a limit (deadline, budget, iterations) stops it.
-func (a *Agent) follow(ctx context.Context, be backend, id string, t *agent.Task, spent float64) outcome {
+//
+// readBy is when to stop following so that the results can still be read
+// back before the task's deadline (zero: no deadline).
+func (a *Agent) follow(ctx context.Context, be backend, id string, t *agent.Task, spent float64, model string,
+	readBy time.Time) outcome {
 	f := &follower{a: a, be: be, id: id, t: t, spent: spent, seen: map[string]bool{}, unknown: map[string]bool{},
-		started: time.Now()}
-	deadline := t.Deadline
+		started: time.Now(), steps: map[string]bool{}, model: model}
+	deadline := readBy
 	if a.cfg.MaxDuration > 0 {
 		if d := f.started.Add(a.cfg.MaxDuration); deadline.IsZero() || d.Before(deadline) {
 			deadline = d
@@ -84,7 +95,7 @@ func (a *Agent) follow(ctx context.Context, be backend, id string, t *agent.Task
 		defer cancel()
 	}
 	var o outcome
-	idle409, confirmations := 0, 0
+	idle409, confirmations, confirmedAt := 0, 0, -1
 	for {
 		if end, stop := f.poll(ctx, fctx, &o); stop {
 			o.end = end
@@ -120,6 +131,11 @@ func (a *Agent) follow(ctx context.Context, be backend, id string, t *agent.Task
 				idle409 = 0
 			}
 		case "waiting_for_confirmation":
+			// With AlwaysConfirm every step waits: only a confirmation that
+			// brings no progress counts against the limit.
+			if o.steps != confirmedAt {
+				confirmations, confirmedAt = 0, o.steps
+			}
 			confirmations++
 			err := be.confirm(fctx, id, !a.cfg.RejectConfirmations)
 			if errors.Is(err, errUnsupported) || confirmations > 50 {
@@ -141,8 +157,9 @@ func (a *Agent) follow(ctx context.Context, be backend, id string, t *agent.Task
 					"conversation", id, "status", o.status)
 			}
 		}
-		if o.status != "finished" && o.actions >= a.cfg.MaxIterations {
-			o.end, o.detail = endMaxIterations, fmt.Sprintf("the agent took %d actions, the limit is %d", o.actions, a.cfg.MaxIterations)
+		if o.status != "finished" && o.steps >= a.cfg.MaxIterations {
+			o.end, o.detail = endMaxIterations, fmt.Sprintf("the agent took %d steps (%d tool calls), the limit is %d",
+				o.steps, o.actions, a.cfg.MaxIterations)
 			return o
 		}
 		if b := a.cfg.BudgetUSD; b > 0 && f.spent+o.cost >= b {
@@ -170,13 +187,28 @@ func (f *follower) poll(ctx, fctx context.Context, o *outcome) (ending, bool) {
 	if s.url != "" {
 		o.url = s.url
 	}
+	o.model = orDefault(s.model, f.model)
+	o.priced, o.costUnknown = false, false
+	if o.cost == 0 && o.prompt+o.completion > 0 {
+		// The agent server takes cost from LiteLLM, which has no price for
+		// many models: price the token usage instead.
+		if p, ok := priceOf(o.model, f.a.cfg.Prices); ok {
+			o.cost, o.priced = costFromTokens(p, o.prompt, o.completion), true
+		} else {
+			o.costUnknown = true
+		}
+	}
 	if err := f.readEvents(fctx, o); err != nil {
 		if end, stop := f.fault(ctx, fctx, err, o); stop {
 			return end, true
 		}
 	}
-	f.t.Progress(fmt.Sprintf("openhands conversation %s: %s, %d actions, $%.2f%s", shortID(f.id), o.status,
-		o.actions, o.cost, prefixed("; last: ", o.lastAction)))
+	cost := fmt.Sprintf("$%.2f", o.cost)
+	if o.costUnknown {
+		cost = "cost unknown"
+	}
+	f.t.Progress(fmt.Sprintf("openhands conversation %s: %s, %d steps, %d actions, %s%s", shortID(f.id), o.status,
+		o.steps, o.actions, cost, prefixed("; last: ", o.lastAction)))
 	return 0, false
 }
 
@@ -202,13 +234,17 @@ func (f *follower) ctxEnd(ctx context.Context, o *outcome) (ending, error) {
 }
 
 // readEvents reads the events that appeared since the last poll.
+//
+// The page to start from is the backend's cursor; the pages after it are
+// the server's own next_page_id, whatever it means to that server.
 func (f *follower) readEvents(ctx context.Context, o *outcome) error {
-	page := f.lastEv
+	page := f.be.cursor(f.read, f.lastEv)
 	for range 50 {
 		p, err := f.be.events(ctx, f.id, page)
 		if err != nil {
 			return err
 		}
+		f.read += len(p.Items)
 		for i := range p.Items {
 			e := &p.Items[i]
 			if e.ID != "" {
@@ -234,6 +270,14 @@ func (f *follower) handle(e *event, o *outcome) {
 	switch e.Kind {
 	case "ActionEvent":
 		o.actions++
+		step := e.LLMResponseID
+		if step == "" {
+			step = "event " + e.ID
+		}
+		if !f.steps[step] {
+			f.steps[step] = true
+			o.steps++
+		}
 		o.lastAction = line
 		if e.Action != nil && e.Action.Kind == "FinishAction" {
 			o.summary = f.a.redact(e.Action.Message)

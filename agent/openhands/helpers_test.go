@@ -16,6 +16,7 @@ import (
 	"github.com/handoff-dev/handoff/agent/agenttest"
 	"github.com/handoff-dev/handoff/agent/openhands"
 	"github.com/handoff-dev/handoff/agent/openhands/openhandstest"
+	"github.com/handoff-dev/handoff/internal/testenv"
 )
 
 // Secrets used by every test; none may ever appear in a log, progress line,
@@ -60,25 +61,7 @@ type bundle struct {
 	log   *bytes.Buffer
 	state *agenttest.MemoryState
 	prog  *progress
-	slog  *syncBuffer // the agent's structured log
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	slog  *testenv.Buffer // the agent's structured log
 }
 
 // progress records progress lines and signals the first one.
@@ -115,7 +98,7 @@ func setup(t *testing.T, opts openhandstest.Options) *bundle {
 	srv := openhandstest.NewServer(t, opts)
 	fx := agenttest.NewFixture(t, "go")
 	b := &bundle{srv: srv, task: fx.Task, log: &bytes.Buffer{}, state: agenttest.NewMemoryState(),
-		prog: &progress{first: make(chan struct{})}, slog: &syncBuffer{}}
+		prog: &progress{first: make(chan struct{})}, slog: &testenv.Buffer{}}
 	b.task.ID = "task-" + strings.ReplaceAll(t.Name(), "/", "-")
 	b.task.Log, b.task.State, b.task.Progress = b.log, b.state, b.prog.add
 	b.cfg = fastConfig(srv.URL)

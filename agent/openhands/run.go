@@ -40,6 +40,7 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	readBy := a.readBy(ctx, t)
 	collisions := 0
 	for {
 		st.ModelIndex = min(st.ModelIndex, len(models)-1)
@@ -70,7 +71,7 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 			}
 			return nil, a.classify(err)
 		}
-		o := a.follow(ctx, a.be, id, t, st.spent(id))
+		o := a.follow(ctx, a.be, id, t, st.spent(id), model, readBy)
 		st.Costs[id] = o.cost
 		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.CancelTimeout)
 		serr := st.save(saveCtx, t.State)
@@ -83,6 +84,15 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 			a.cleanup(ctx, id)
 			return nil, fmt.Errorf("openhands: cancelled: %w", o.err)
 		case endFault:
+			// The server keeps running the conversation (and billing for it)
+			// while handoff cannot follow it: pause it, best effort. The next
+			// attempt re-attaches and resumes it.
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.CancelTimeout)
+			if err := a.be.pause(pctx, id); err != nil {
+				a.cfg.Logger.WarnContext(ctx, "openhands: pausing a conversation handoff cannot follow failed",
+					"conversation", id, "error", err)
+			}
+			cancel()
 			return nil, a.classify(o.err)
 		case endFinished:
 			return a.finish(ctx, t, st, id, model, o, nil)
@@ -130,6 +140,21 @@ func (a *Agent) Run(ctx context.Context, t *agent.Task) (*agent.Report, error) {
 			return a.stopped(ctx, t, st, id, model, o, fmt.Errorf("%w: conversation %s: %s", sentinel, id, a.redact(o.detail)))
 		}
 	}
+}
+
+// readBy is when following must stop so that a share of the time left
+// (ReadBackReserve) remains for reading the results back: the task's
+// deadline or the context's, whichever is first. Zero means no deadline.
+func (a *Agent) readBy(ctx context.Context, t *agent.Task) time.Time {
+	deadline := t.Deadline
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
+	if deadline.IsZero() {
+		return deadline
+	}
+	left := time.Until(deadline)
+	return deadline.Add(-time.Duration(float64(max(left, 0)) * a.cfg.ReadBackReserve))
 }
 
 // errStale means a recorded conversation cannot be used any more.
@@ -205,11 +230,11 @@ func (a *Agent) fresh(ctx context.Context, t *agent.Task, st *runState) error {
 
 // finish harvests the results of a finished conversation.
 func (a *Agent) finish(ctx context.Context, t *agent.Task, st *runState, id, model string, o outcome, stop error) (*agent.Report, error) {
-	files, err := a.be.harvest(ctx, id, t)
+	h, err := a.be.harvest(ctx, id, t)
 	if err == nil && a.movedAway(st, t) {
 		// Re-attached from another attempt: the agent wrote into that
 		// attempt's directory; bring its changes over.
-		files, err = syncChanged(st.Dir, t.Dir)
+		h.files, err = syncChanged(st.Dir, t.Dir)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -220,7 +245,8 @@ func (a *Agent) finish(ctx context.Context, t *agent.Task, st *runState, id, mod
 	rep := &agent.Report{Model: model, Summary: strings.TrimSpace(o.summary), Details: map[string]any{
 		"conversation_id":   id,
 		"conversation_url":  o.url,
-		"iterations":        o.actions,
+		"iterations":        o.steps,
+		"tool_calls":        o.actions,
 		"cost_usd":          o.cost,
 		"total_cost_usd":    st.spent(""),
 		"tokens":            o.prompt + o.completion,
@@ -229,9 +255,27 @@ func (a *Agent) finish(ctx context.Context, t *agent.Task, st *runState, id, mod
 		"conversations":     st.Gen + 1,
 		"target":            string(a.cfg.Target),
 	}}
-	if files != nil {
-		rep.Details["files"] = files
+	if h.files != nil {
+		rep.Details["files"] = h.files
 	}
+	if len(h.unreadable) > 0 {
+		rep.Details["unreadable_files"] = h.unreadable
+		fmt.Fprintf(t.Log, "openhands: the server lists %s as changed but could not give their contents; "+
+			"they were left as they were\n", strings.Join(h.unreadable, ", "))
+	}
+	if o.costUnknown {
+		rep.Details["cost_unknown"] = true
+		rep.Details["cost_note"] = fmt.Sprintf("the server reports no cost for model %s and handoff has no price for it: "+
+			"cost_usd counts $0 for its %d tokens and the budget cannot hold; set OPENHANDS_PRICES=%s=input/output "+
+			"(US dollars per million tokens)", orDefault(o.model, model), o.prompt+o.completion, orDefault(o.model, model))
+	} else if o.priced {
+		rep.Details["cost_source"] = "token usage priced by handoff (the server reports no cost)"
+	}
+	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.CancelTimeout)
+	if v := a.be.version(vctx, id); v != "" {
+		rep.Details["server_version"] = v
+	}
+	cancel()
 	if stop != nil {
 		rep.Details["stop_reason"] = stopReasons[o.end]
 		if rep.Summary == "" {
@@ -242,17 +286,32 @@ func (a *Agent) finish(ctx context.Context, t *agent.Task, st *runState, id, mod
 }
 
 // stopped pauses a conversation that must not go on, harvests what it wrote
-// and returns the report with the error that ends the task.
+// and returns the report with the error that ends the task. Where a pause
+// stops the server reading files (Cloud pauses the sandbox), the results are
+// read first and the conversation paused after.
 func (a *Agent) stopped(ctx context.Context, t *agent.Task, st *runState, id, model string, o outcome, stop error) (*agent.Report, error) {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.CancelTimeout)
 	defer cancel()
-	if err := a.be.pause(pctx, id); err != nil {
-		a.cfg.Logger.WarnContext(ctx, "openhands: pausing the conversation failed", "conversation", id, "error", err)
+	pause := func() {
+		if err := a.be.pause(pctx, id); err != nil {
+			a.cfg.Logger.WarnContext(ctx, "openhands: pausing the conversation failed", "conversation", id, "error", err)
+		}
+	}
+	if !a.be.readsNeedRunning() {
+		pause()
 	}
 	fmt.Fprintf(t.Log, "openhands: conversation %s stopped: %s\n", id, a.redact(o.detail))
-	rep, err := a.finish(pctx, t, st, id, model, o, stop)
+	hctx := ctx
+	if ctx.Err() != nil {
+		hctx = pctx
+	}
+	rep, err := a.finish(hctx, t, st, id, model, o, stop)
+	if a.be.readsNeedRunning() {
+		pause()
+	}
 	if rep == nil {
 		a.cfg.Logger.WarnContext(ctx, "openhands: harvesting a stopped conversation failed", "conversation", id, "error", err)
+		fmt.Fprintf(t.Log, "openhands: reading back what conversation %s wrote failed: %s\n", id, a.redact(fmt.Sprint(err)))
 	}
 	return rep, stop
 }

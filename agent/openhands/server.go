@@ -5,7 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path"
+	"path/filepath"
 	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/handoff-dev/handoff/agent"
 )
@@ -34,7 +40,7 @@ func (s *agentServer) find(ctx context.Context, id string) (snapshot, bool, erro
 	}
 	usd, p, c := info.cost()
 	return snapshot{status: info.ExecutionStatus, costUSD: usd, promptTokens: p, completionTokens: c,
-		url: s.cl.base + s.convPath(id, "")}, true, nil
+		url: s.cl.base + s.convPath(id, ""), model: info.Agent.LLM.Model}, true, nil
 }
 
 func (s *agentServer) create(ctx context.Context, spec startSpec) (string, error) {
@@ -76,9 +82,47 @@ func (s *agentServer) create(ctx context.Context, spec startSpec) (string, error
 // the mapped task directory in shared mode, an uploaded copy in upload mode.
 func (s *agentServer) prepareWorkspace(ctx context.Context, spec startSpec) (string, error) {
 	if s.cfg.Workspace != WorkspaceUpload {
-		return s.cfg.serverPath(spec.task.Dir)
+		dir, err := s.cfg.serverPath(spec.task.Dir)
+		if err != nil {
+			return "", err
+		}
+		return dir, s.checkMount(ctx, spec.task.Dir, dir)
 	}
 	return upload(ctx, s, spec.id, spec.task.Dir)
+}
+
+// mountMarker is the file handoff writes into a task directory to check
+// that the agent server sees it.
+const mountMarker = ".handoff-mount-check"
+
+// checkMount writes a marker file into the task directory and reads it
+// through the server's file route. The server creates (and git-inits) any
+// working directory it is sent, so without this check a missing or wrong
+// mount would go unnoticed: the agent would work inside the container and
+// the task would come back without tests.
+func (s *agentServer) checkMount(ctx context.Context, local, remote string) error {
+	token := uuid.NewString()
+	p := filepath.Join(local, mountMarker)
+	if err := os.WriteFile(p, []byte(token), 0o644); err != nil {
+		return fmt.Errorf("openhands: writing the mount check into the task directory: %w", err)
+	}
+	defer os.Remove(p)
+	a, err := s.fileRoute(ctx, http.MethodGet, "/api/file/download", path.Join(remote, mountMarker), nil, nil, "")
+	if err != nil && httpStatus(err) != http.StatusNotFound {
+		return err
+	}
+	if err == nil && strings.TrimSpace(string(a.body)) == token {
+		return nil
+	}
+	why := "the server reads other contents there"
+	if err != nil {
+		why = "the server does not find it: not mounted there, or not readable for the server's user " +
+			"(uid 10001 in the agent-server image)"
+	}
+	return fmt.Errorf("openhands: the agent server does not see the task directory %s at %s (handoff wrote %s "+
+		"into it and %s): mount the task directories into the server's container at the same path "+
+		"(docker run -v DIR:DIR, see docs/agents.md), or set OPENHANDS_PATH_MAP=/local/prefix=/server/prefix to where "+
+		"they are mounted, or use OPENHANDS_WORKSPACE=upload", local, remote, mountMarker, why)
 }
 
 func (s *agentServer) events(ctx context.Context, id, pageID string) (eventPage, error) {
@@ -93,6 +137,12 @@ func (s *agentServer) events(ctx context.Context, id, pageID string) (eventPage,
 	var p eventPage
 	return p, a.decode(&p)
 }
+
+// cursor: the agent server's page_id is the ID of the page's first event;
+// reading resumes at the last event read (seen again, and skipped).
+func (s *agentServer) cursor(_ int, lastID string) string { return lastID }
+
+func (s *agentServer) readsNeedRunning() bool { return false }
 
 func (s *agentServer) resume(ctx context.Context, id, _ string) error {
 	a, err := s.cl.do(ctx, call{method: http.MethodPost, path: s.convPath(id, "/run"), accept: []int{409}})
@@ -124,21 +174,25 @@ func (s *agentServer) confirm(ctx context.Context, id string, accept bool) error
 	return err
 }
 
-func (s *agentServer) harvest(ctx context.Context, id string, t *agent.Task) ([]string, error) {
+// harvest, in upload mode, lists the changes against the snapshot's commit
+// (ref: without it the server picks the base, the empty tree before 1.35
+// and HEAD after, so either every file or committed work would be wrong)
+// and downloads each file.
+func (s *agentServer) harvest(ctx context.Context, id string, t *agent.Task) (harvested, error) {
 	if s.cfg.Workspace != WorkspaceUpload {
-		return nil, nil
+		return harvested{}, nil
 	}
 	dir := uploadDir(s.cfg, id)
-	a, err := s.fileRoute(ctx, http.MethodGet, "/api/git/changes", dir, nil, "")
+	a, err := s.fileRoute(ctx, http.MethodGet, "/api/git/changes", dir, url.Values{"ref": {snapshotRef}}, nil, "")
 	if err != nil {
-		return nil, fmt.Errorf("openhands: listing the agent's changes in %s: %w", dir, err)
+		return harvested{}, fmt.Errorf("openhands: listing the agent's changes in %s: %w", dir, err)
 	}
 	var changes []gitChange
 	if err := a.decode(&changes); err != nil {
-		return nil, err
+		return harvested{}, err
 	}
 	return applyChanges(t.Dir, dir, changes, func(remote string) ([]byte, error) {
-		a, err := s.fileRoute(ctx, http.MethodGet, "/api/file/download", remote, nil, "")
+		a, err := s.fileRoute(ctx, http.MethodGet, "/api/file/download", remote, nil, nil, "")
 		if err != nil {
 			return nil, err
 		}
@@ -147,28 +201,44 @@ func (s *agentServer) harvest(ctx context.Context, id string, t *agent.Task) ([]
 }
 
 func (s *agentServer) uptime(ctx context.Context) (float64, bool) {
-	a, err := s.cl.do(ctx, call{method: http.MethodGet, path: "/server_info"})
-	if err != nil {
+	info, ok := getServerInfo(ctx, s.cl, call{})
+	if !ok || info.Uptime == nil {
 		return 0, false
 	}
+	return *info.Uptime, true
+}
+
+func (s *agentServer) version(ctx context.Context, _ string) string {
+	info, _ := getServerInfo(ctx, s.cl, call{})
+	return info.Version
+}
+
+// getServerInfo reads /server_info, which both servers have; c may name
+// another base URL and session key.
+func getServerInfo(ctx context.Context, cl *client, c call) (serverInfo, bool) {
 	var info serverInfo
-	if a.decode(&info) != nil {
-		return 0, false
+	c.method, c.path = http.MethodGet, "/server_info"
+	a, err := cl.do(ctx, c)
+	if err != nil || a.decode(&info) != nil {
+		return serverInfo{}, false
 	}
-	return info.Uptime, true
+	return info, true
 }
 
 // fileRoute calls a git or file route that takes an absolute path: the
 // query-style form (releases from 1.12) first, then, on 404, the path-style
 // form of older releases. The form that worked is remembered per server.
-func (s *agentServer) fileRoute(ctx context.Context, method, route, abs string, body []byte, ctype string) (*answer, error) {
+func (s *agentServer) fileRoute(ctx context.Context, method, route, abs string, q url.Values, body []byte, ctype string) (*answer, error) {
 	c := call{method: method, body: body, contentType: ctype, accept: []int{404}}
 	query := func() (*answer, error) {
 		c.path, c.query = route, url.Values{"path": {abs}}
+		for k, v := range q {
+			c.query[k] = v
+		}
 		return s.cl.do(ctx, c)
 	}
 	pathStyle := func() (*answer, error) {
-		c.path, c.query = route+"/"+escapePath(abs), nil
+		c.path, c.query = route+"/"+escapePath(abs), q
 		return s.cl.do(ctx, c)
 	}
 	first, second := query, pathStyle

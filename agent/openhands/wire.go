@@ -128,7 +128,10 @@ type event struct {
 	Source   string `json:"source"`
 	Summary  string `json:"summary"`
 	ToolName string `json:"tool_name"`
-	Thought  []struct {
+	// LLMResponseID is shared by the ActionEvents of one agent step (one
+	// LLM response can make several tool calls).
+	LLMResponseID string `json:"llm_response_id"`
+	Thought       []struct {
 		Text string `json:"text"`
 	} `json:"thought"`
 	Action *struct {
@@ -194,6 +197,12 @@ func oneLine(s string, n int) string {
 	return s
 }
 
+// gitDiff is the agent server's (and app server's) GitDiff.
+type gitDiff struct {
+	Modified *string `json:"modified"`
+	Original *string `json:"original"`
+}
+
 // gitChange is the agent server's GitChange.
 type gitChange struct {
 	Status string `json:"status"`
@@ -219,7 +228,8 @@ type confirmationResponse struct {
 }
 
 type serverInfo struct {
-	Uptime float64 `json:"uptime"`
+	Uptime  *float64 `json:"uptime"`
+	Version string   `json:"version"`
 }
 
 // appConversationStartRequest is the V1 app server's
@@ -249,6 +259,7 @@ type appConversation struct {
 	SandboxStatus   string           `json:"sandbox_status"`
 	ExecutionStatus *string          `json:"execution_status"`
 	ConversationURL *string          `json:"conversation_url"`
+	SessionAPIKey   *string          `json:"session_api_key"`
 	LLMModel        *string          `json:"llm_model"`
 	Metrics         *metricsSnapshot `json:"metrics"`
 }

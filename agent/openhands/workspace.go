@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -29,6 +30,10 @@ func (c Config) serverPath(local string) (string, error) {
 	}
 	return path.Join(c.ServerPrefix, filepath.ToSlash(rel)), nil
 }
+
+// snapshotRef names the commit of an uploaded snapshot in its repository
+// on the server: the base the agent's changes are listed against.
+const snapshotRef = "refs/handoff/base"
 
 // uploadDir is the server-side directory an uploaded snapshot unpacks into.
 func uploadDir(c Config, id string) string { return path.Join(c.UploadDir, id) }
@@ -55,7 +60,7 @@ func upload(ctx context.Context, s *agentServer, id, local string) (string, erro
 	if err := mw.Close(); err != nil {
 		return "", err
 	}
-	if _, err := s.fileRoute(ctx, http.MethodPost, "/api/file/upload", archive, body.Bytes(), mw.FormDataContentType()); err != nil {
+	if _, err := s.fileRoute(ctx, http.MethodPost, "/api/file/upload", archive, nil, body.Bytes(), mw.FormDataContentType()); err != nil {
 		return "", fmt.Errorf("openhands: uploading the snapshot to %s: %w", archive, err)
 	}
 	script := strings.Join([]string{
@@ -65,7 +70,8 @@ func upload(ctx context.Context, s *agentServer, id, local string) (string, erro
 		"rm -f " + shellQuote(archive),
 		"cd " + shellQuote(dir),
 		"if [ ! -d .git ]; then git init -q && git add -A && " +
-			"git -c user.name=handoff -c user.email=handoff@localhost commit -q --allow-empty -m 'handoff snapshot'; fi",
+			"git -c user.name=handoff -c user.email=handoff@localhost commit -q --allow-empty -m 'handoff snapshot' && " +
+			"git update-ref " + snapshotRef + " HEAD; fi",
 	}, "\n")
 	a, err := s.cl.do(ctx, call{method: http.MethodPost, path: "/api/bash/execute_bash_command",
 		json: executeBashRequest{Command: script, Timeout: 300}})
@@ -143,14 +149,16 @@ func tarball(root string) ([]byte, error) {
 
 // applyChanges writes the files a remote conversation changed into the task
 // directory, through an os.Root so no path can escape it, and returns the
-// slash-separated paths it touched. fetch downloads one absolute remote file.
-func applyChanges(taskDir, remoteDir string, changes []gitChange, fetch func(remote string) ([]byte, error)) ([]string, error) {
+// slash-separated paths it touched. fetch downloads one absolute remote
+// file; a file it answers errUnreadable for is left alone and reported.
+func applyChanges(taskDir, remoteDir string, changes []gitChange, fetch func(remote string) ([]byte, error)) (harvested, error) {
+	var h harvested
 	root, err := os.OpenRoot(taskDir)
 	if err != nil {
-		return nil, fmt.Errorf("openhands: opening the task directory: %w", err)
+		return h, fmt.Errorf("openhands: opening the task directory: %w", err)
 	}
 	defer root.Close()
-	var touched []string
+	touched := []string{}
 	for _, ch := range changes {
 		rel := strings.TrimPrefix(ch.Path, strings.TrimSuffix(remoteDir, "/")+"/")
 		if _, after, ok := strings.Cut(rel, " -> "); ok { // MOVED may spell "old -> new"
@@ -158,30 +166,35 @@ func applyChanges(taskDir, remoteDir string, changes []gitChange, fetch func(rem
 		}
 		local := filepath.FromSlash(rel)
 		if !filepath.IsLocal(local) {
-			return touched, fmt.Errorf("openhands: the server reported a change outside the workspace: %q", ch.Path)
+			return harvested{files: touched, unreadable: h.unreadable}, fmt.Errorf("openhands: the server reported a change outside the workspace: %q", ch.Path)
 		}
 		if ch.Status == "DELETED" {
 			if err := root.Remove(local); err != nil && !os.IsNotExist(err) {
-				return touched, fmt.Errorf("openhands: removing %s: %w", rel, err)
+				return harvested{files: touched, unreadable: h.unreadable}, fmt.Errorf("openhands: removing %s: %w", rel, err)
 			}
 			touched = append(touched, filepath.ToSlash(local))
 			continue
 		}
 		data, err := fetch(path.Join(remoteDir, filepath.ToSlash(local)))
+		if errors.Is(err, errUnreadable) {
+			h.unreadable = append(h.unreadable, filepath.ToSlash(local))
+			continue
+		}
 		if err != nil {
-			return touched, fmt.Errorf("openhands: downloading %s: %w", rel, err)
+			return harvested{files: touched, unreadable: h.unreadable}, fmt.Errorf("openhands: downloading %s: %w", rel, err)
 		}
 		if dir := filepath.Dir(local); dir != "." {
 			if err := root.MkdirAll(dir, 0o755); err != nil {
-				return touched, fmt.Errorf("openhands: creating %s: %w", dir, err)
+				return harvested{files: touched, unreadable: h.unreadable}, fmt.Errorf("openhands: creating %s: %w", dir, err)
 			}
 		}
 		if err := root.WriteFile(local, data, 0o644); err != nil {
-			return touched, fmt.Errorf("openhands: writing %s: %w", rel, err)
+			return harvested{files: touched, unreadable: h.unreadable}, fmt.Errorf("openhands: writing %s: %w", rel, err)
 		}
 		touched = append(touched, filepath.ToSlash(local))
 	}
-	return touched, nil
+	h.files = touched
+	return h, nil
 }
 
 // shellQuote quotes s for a POSIX shell.

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -50,7 +52,30 @@ func (s *Server) serveCloud(w http.ResponseWriter, r *http.Request, body []byte)
 			writeJSON(w, 404, map[string]any{"detail": "Not Found"})
 			return
 		}
-		writeJSON(w, 200, eventsPage(r, c.events))
+		// The app server's event service reads page_id as an integer
+		// offset (int(page_id)): anything else is an unhandled ValueError.
+		limit, offset := 100, 0
+		if v := r.URL.Query().Get("limit"); v != "" {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 && n <= 100 {
+				limit = n
+			}
+		}
+		if v := r.URL.Query().Get("page_id"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(500)
+				w.Write([]byte("Internal Server Error")) //nolint:errcheck // recorder
+				return
+			}
+			offset = max(n, 0)
+		}
+		start, end := min(offset, len(c.events)), min(offset+limit, len(c.events))
+		page := map[string]any{"items": append([]map[string]any{}, c.events[start:end]...), "next_page_id": nil}
+		if end < len(c.events) {
+			page["next_page_id"] = strconv.Itoa(end)
+		}
+		writeJSON(w, 200, page)
 	default:
 		notFound(w)
 	}
@@ -127,6 +152,11 @@ func (s *Server) getStartTasks(w http.ResponseWriter, r *http.Request) {
 			if t.pollsLeft--; t.pollsLeft < 0 {
 				t.ready = true
 				if s.lookup(t.convID) == nil {
+					branch, _ := t.request["selected_branch"].(string)
+					if err := checkout(s.opts.CloudWorkspace, branch); err != nil {
+						writeJSON(w, 500, map[string]any{"detail": "stand-in: " + err.Error()})
+						return
+					}
 					c := s.newConv(t.start, true)
 					c.sandboxID = "sandbox-" + hexID(t.convID)[:12]
 				}
@@ -163,7 +193,7 @@ func (s *Server) appConversationJSON(c *conv) map[string]any {
 	return map[string]any{"id": hexID(c.ID), "created_by_user_id": "stand-in-user", "sandbox_id": c.sandboxID,
 		"selected_repository": nil, "selected_branch": nil, "llm_model": c.Model, "metrics": c.metrics(),
 		"sandbox_status": sandbox, "execution_status": exec,
-		"conversation_url": s.URL + "/api/conversations/" + c.ID, "session_api_key": nil,
+		"conversation_url": s.URL + "/api/conversations/" + hexID(c.ID), "session_api_key": c.sessionKey(),
 		"acp_server": nil, "launched_agent_profile": nil,
 		"created_at": c.created.UTC().Format(time.RFC3339), "updated_at": time.Now().UTC().Format(time.RFC3339)}
 }
@@ -182,19 +212,57 @@ func (s *Server) appConversationRoute(w http.ResponseWriter, r *http.Request, id
 		c.Deleted = true
 		s.mu.Unlock()
 		writeJSON(w, 200, map[string]any{"success": true})
+	case (sub == "git/changes" || sub == "git/diff" || sub == "file") && r.Method == http.MethodGet && c.Status == "paused":
+		// The app server reaches files through the sandbox, which is down.
+		writeJSON(w, 409, map[string]any{"detail": "Sandbox is paused"})
 	case sub == "git/changes" && r.Method == http.MethodGet:
-		writeJSON(w, 200, s.changes(r.URL.Query().Get("path"), id))
+		ch, err := s.changes(r.URL.Query().Get("path"), r.URL.Query().Get("ref"))
+		if err != nil {
+			writeJSON(w, 500, map[string]any{"detail": err.Error()})
+			return
+		}
+		writeJSON(w, 200, ch)
 	case sub == "file" && r.Method == http.MethodGet:
+		// Any failure (no such file, a directory, ...) answers 200 "".
+		// Contents that are not text fail to decode, like a missing file.
 		fp := r.URL.Query().Get("file_path")
 		b, err := os.ReadFile(filepath.Clean(fp))
-		if err != nil {
+		if err != nil || !utf8.Valid(b) {
 			writeJSON(w, 200, "")
 			return
 		}
 		writeJSON(w, 200, string(b))
+	case sub == "git/diff" && r.Method == http.MethodGet:
+		// GitDiff: modified is null when the file cannot be read as text.
+		b, err := os.ReadFile(filepath.Clean(r.URL.Query().Get("path")))
+		var modified any
+		if err == nil && utf8.Valid(b) {
+			modified = string(b)
+		}
+		writeJSON(w, 200, map[string]any{"modified": modified, "original": nil})
 	default:
 		notFound(w)
 	}
+}
+
+// checkout makes dir look like the sandbox's clone of the repository: a git
+// repository whose files are committed, with origin/<branch> at that commit.
+func checkout(dir, branch string) error {
+	if branch == "" {
+		branch = "main"
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+		return nil
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"},
+		{"-c", "user.name=cloud", "-c", "user.email=cloud@localhost", "commit", "-q", "--allow-empty", "-m", "clone"},
+		{"update-ref", "refs/remotes/origin/" + branch, "HEAD"},
+		{"symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/" + branch}} {
+		if err := git(dir, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Server) sandboxAction(w http.ResponseWriter, sid, action string) {

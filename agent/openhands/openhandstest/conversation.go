@@ -1,9 +1,12 @@
 package openhandstest
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,6 +30,8 @@ type Conversation struct {
 	Deleted       bool
 	Cloud         bool
 	Written       []string // files the scenario wrote, relative to WorkingDir
+	ToolCalls     int      // tool calls made; Actions counts steps, as the server does
+	AlwaysConfirm bool     // the conversation runs with the AlwaysConfirm policy
 }
 
 // conv is the live state of a conversation.
@@ -39,7 +44,12 @@ type conv struct {
 	created   time.Time
 	paused    bool // paused by the scenario, waiting for a run
 	sandboxID string
+	approved  bool // AlwaysConfirm: the pending step was accepted
+	rejected  bool // AlwaysConfirm: a step was rejected
 }
+
+// sessionKey is the session API key of a Cloud conversation's sandbox.
+func (c *conv) sessionKey() string { return "sandbox-key-" + hexID(c.ID)[:12] }
 
 func (c *conv) emit(ev map[string]any) {
 	ev["id"] = uuid.NewString()
@@ -99,23 +109,37 @@ func (c *conv) step() (restart bool) {
 		}
 		return false
 	}
+	if c.AlwaysConfirm && !c.approved {
+		// The agent proposed the step's actions; AlwaysConfirm holds them.
+		c.Status = "waiting_for_confirmation"
+		return false
+	}
+	c.approved = false
 	c.Actions++
 	c.CostUSD += sc.CostPerStep
 	c.tokens += sc.TokensPerStep
-	if c.Actions == 1 {
+	if c.Actions == 1 && !c.rejected {
 		c.writeFiles()
 	}
-	tool := "terminal"
-	action := map[string]any{"kind": "TerminalAction", "command": fmt.Sprintf("echo step %d", c.Actions)}
-	callID := fmt.Sprintf("call_%d", c.Actions)
-	c.emit(map[string]any{"kind": "ActionEvent", "source": "agent", "thought": []any{map[string]any{"type": "text", "text": "Working."}},
-		"action": action, "tool_name": tool, "tool_call_id": callID, "llm_response_id": "resp_" + callID,
-		"tool_call": map[string]any{"id": callID, "name": tool, "arguments": `{"command":"echo"}`, "origin": "completion"},
-		"summary":   fmt.Sprintf("step %d of the scripted agent", c.Actions)})
-	c.emit(map[string]any{"kind": "ObservationEvent", "source": "environment", "tool_name": tool, "tool_call_id": callID,
-		"action_id": c.events[len(c.events)-1]["id"],
-		"observation": map[string]any{"kind": "TerminalObservation", "command": "echo", "exit_code": 0,
-			"content": []any{map[string]any{"type": "text", "text": "step"}}}})
+	for range sc.EventsPerStep {
+		c.emit(map[string]any{"kind": "MessageEvent", "source": "agent", "llm_message": map[string]any{"role": "assistant",
+			"content": []any{map[string]any{"type": "text", "text": fmt.Sprintf("Thinking about step %d.", c.Actions)}}}})
+	}
+	respID := fmt.Sprintf("resp_%d", c.Actions)
+	for call := range sc.CallsPerStep {
+		c.ToolCalls++
+		tool := "terminal"
+		action := map[string]any{"kind": "TerminalAction", "command": fmt.Sprintf("echo step %d call %d", c.Actions, call+1)}
+		callID := fmt.Sprintf("call_%d_%d", c.Actions, call+1)
+		c.emit(map[string]any{"kind": "ActionEvent", "source": "agent", "thought": []any{map[string]any{"type": "text", "text": "Working."}},
+			"action": action, "tool_name": tool, "tool_call_id": callID, "llm_response_id": respID,
+			"tool_call": map[string]any{"id": callID, "name": tool, "arguments": `{"command":"echo"}`, "origin": "completion"},
+			"summary":   fmt.Sprintf("step %d of the scripted agent", c.Actions)})
+		c.emit(map[string]any{"kind": "ObservationEvent", "source": "environment", "tool_name": tool, "tool_call_id": callID,
+			"action_id": c.events[len(c.events)-1]["id"],
+			"observation": map[string]any{"kind": "TerminalObservation", "command": "echo", "exit_code": 0,
+				"content": []any{map[string]any{"type": "text", "text": "step"}}}})
+	}
 	if sc.UnknownEvents {
 		c.emit(map[string]any{"kind": "HologramEvent", "source": "environment", "glow": 7})
 	}
@@ -127,9 +151,10 @@ func (c *conv) finish() {
 	callID := fmt.Sprintf("call_finish_%d", c.Actions)
 	c.emit(map[string]any{"kind": "ActionEvent", "source": "agent", "thought": []any{},
 		"action": map[string]any{"kind": "FinishAction", "message": c.sc.Finish}, "tool_name": "finish",
-		"tool_call_id": callID, "llm_response_id": "resp_" + callID,
+		"tool_call_id": callID, "llm_response_id": "resp_finish",
 		"tool_call": map[string]any{"id": callID, "name": "finish", "arguments": "{}", "origin": "completion"}})
 	c.Actions++
+	c.ToolCalls++
 	c.Status = "finished"
 }
 
@@ -148,6 +173,32 @@ func (c *conv) writeFiles() {
 			c.Written = append(c.Written, rel)
 		}
 	}
+	if c.sc.Commit && len(c.Written) > 0 {
+		args := append([]string{"add", "--"}, c.Written...)
+		if git(c.WorkingDir, args...) == nil {
+			git(c.WorkingDir, "-c", "user.name=agent", "-c", "user.email=agent@localhost", "commit", "-q", "-m", "Add tests") //nolint:errcheck // the test sees the result
+		}
+	}
+}
+
+// git runs git in dir.
+func git(dir string, args ...string) error {
+	_, err := gitOutput(dir, args...)
+	return err
+}
+
+func gitOutput(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, ee.Stderr)
+		}
+		return "", err
+	}
+	return string(out), nil
 }
 
 // info is the ConversationInfo of the agent server.
@@ -162,7 +213,7 @@ func (c *conv) info() map[string]any {
 		"execution_status":    c.displayStatus(),
 		"confirmation_policy": map[string]any{"kind": "NeverConfirm"},
 		"stats":               map[string]any{"usage_to_metrics": map[string]any{"agent": c.metrics()}},
-		"metrics":             c.metrics(),
+		"metrics":             nil, // the agent server never fills it: cost and usage are in stats
 		"created_at":          c.created.UTC().Format(time.RFC3339),
 		"updated_at":          time.Now().UTC().Format(time.RFC3339),
 	}

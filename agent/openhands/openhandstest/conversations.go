@@ -76,6 +76,11 @@ func (s *Server) serveConversations(w http.ResponseWriter, r *http.Request, body
 		c.Confirmations = append(c.Confirmations, *req.Accept)
 		if c.Status == "waiting_for_confirmation" {
 			c.Status = "running"
+			c.approved = *req.Accept
+			c.rejected = c.rejected || !*req.Accept
+			if !*req.Accept {
+				c.approved = true // the rejected step runs without effect
+			}
 		}
 		writeJSON(w, 200, map[string]any{"success": true})
 	default:
@@ -163,11 +168,14 @@ func (s *Server) newConv(st Start, run bool) *conv {
 	if run && sc.Kind != Wedged {
 		c.Status = "running"
 	}
-	if fi, err := os.Stat(st.WorkingDir); err != nil || !fi.IsDir() {
-		c.Status = "error"
-		c.emit(map[string]any{"kind": "ConversationErrorEvent", "source": "environment", "code": "FileNotFoundError",
-			"detail": "working directory does not exist: " + st.WorkingDir})
+	// The real server creates any working directory it is sent and makes
+	// it a git repository; a missing mount gives no error at all.
+	if _, err := os.Stat(st.WorkingDir); os.IsNotExist(err) {
+		if os.MkdirAll(st.WorkingDir, 0o755) == nil {
+			git(st.WorkingDir, "init", "-q") //nolint:errcheck // as the server: best effort
+		}
 	}
+	c.AlwaysConfirm = st.Cloud && s.opts.CloudConfirmation
 	if old, ok := s.convs[st.ConversationID]; ok { // a deleted conversation whose ID is used again
 		key := st.ConversationID + "#" + strconv.Itoa(len(s.order))
 		s.convs[key] = old

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path"
@@ -54,7 +55,12 @@ func (s *Server) serveFiles(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case route == "/api/git/changes" && r.Method == http.MethodGet:
-			writeJSON(w, 200, s.changes(target, ""))
+			ch, err := s.changes(target, r.URL.Query().Get("ref"))
+			if err != nil {
+				writeJSON(w, 500, map[string]any{"detail": err.Error()})
+				return
+			}
+			writeJSON(w, 200, ch)
 		case route == "/api/git/diff" && r.Method == http.MethodGet:
 			b, err := os.ReadFile(target)
 			var modified any
@@ -74,30 +80,57 @@ func (s *Server) serveFiles(w http.ResponseWriter, r *http.Request) {
 	notFound(w)
 }
 
-// changes lists, as GitChanges relative to dir, the files that scripted
-// conversations working in dir wrote and that still exist. only, when set,
-// restricts the list to one conversation.
-func (s *Server) changes(dir, only string) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := []map[string]any{}
-	var seen []string
-	for _, id := range s.order {
-		c := s.convs[id]
-		if filepath.Clean(c.WorkingDir) != filepath.Clean(dir) || (only != "" && c != s.lookup(only)) {
-			continue
+// emptyTree is git's empty tree object.
+const emptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+// changes lists, as GitChanges relative to dir, what git reports changed
+// in dir against ref, as the real server does: git diff --name-status plus
+// the untracked files. Without ref the server chooses the base: releases
+// before 1.35 the empty tree (every file is ADDED), later ones HEAD (so
+// committed work is not listed). A repository without a valid base gives
+// no changes.
+func (s *Server) changes(dir, ref string) ([]map[string]any, error) {
+	if ref == "" {
+		ref = "HEAD"
+		if versionBefore(s.opts.Version, 1, 35) {
+			ref = emptyTree
 		}
-		for _, rel := range c.Written {
-			if slices.Contains(seen, rel) {
-				continue
-			}
-			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel))); err == nil {
-				seen = append(seen, rel)
-				out = append(out, map[string]any{"status": "ADDED", "path": rel})
-			}
+		if _, err := gitOutput(dir, "rev-parse", "--verify", "--quiet", ref+"^{tree}"); err != nil {
+			return []map[string]any{}, nil
 		}
 	}
-	return out
+	diff, err := gitOutput(dir, "--no-pager", "diff", "--name-status", ref)
+	if err != nil {
+		return nil, err
+	}
+	untracked, err := gitOutput(dir, "ls-files", "--others", "--exclude-standard")
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	status := map[string]string{"M": "UPDATED", "A": "ADDED", "D": "DELETED", "U": "UPDATED"}
+	for _, line := range strings.Split(diff, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 3 && strings.HasPrefix(f[0], "R"):
+			out = append(out, map[string]any{"status": "DELETED", "path": f[1]}, map[string]any{"status": "ADDED", "path": f[2]})
+		case len(f) == 2 && status[f[0]] != "":
+			out = append(out, map[string]any{"status": status[f[0]], "path": f[1]})
+		}
+	}
+	for _, p := range strings.Fields(untracked) {
+		out = append(out, map[string]any{"status": "ADDED", "path": p})
+	}
+	slices.SortFunc(out, func(a, b map[string]any) int { return strings.Compare(a["path"].(string), b["path"].(string)) })
+	return out, nil
+}
+
+// versionBefore reports whether release v (such as "1.34.2") is older than
+// major.minor.
+func versionBefore(v string, major, minor int) bool {
+	var ma, mi int
+	fmt.Sscanf(v, "%d.%d", &ma, &mi) //nolint:errcheck // an unparsable version counts as 0.0
+	return ma < major || (ma == major && mi < minor)
 }
 
 func download(w http.ResponseWriter, target string) {

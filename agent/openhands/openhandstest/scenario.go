@@ -64,6 +64,16 @@ type Scenario struct {
 	UnknownEvents bool
 	// Finish is the FinishAction's message. Default "Wrote the tests.".
 	Finish string
+	// CallsPerStep is the number of tool calls the agent makes in one step
+	// (parallel tool calls: ActionEvents sharing one llm_response_id). The
+	// server counts steps against max_iterations, not tool calls. Zero means 1.
+	CallsPerStep int
+	// Commit makes the scripted agent commit the files it wrote (git add and
+	// git commit in its working directory), as agents sometimes do.
+	Commit bool
+	// EventsPerStep pads every step with that many extra events (agent
+	// thoughts as MessageEvents), to make long event histories.
+	EventsPerStep int
 }
 
 func (s Scenario) withDefaults() Scenario {
@@ -81,6 +91,9 @@ func (s Scenario) withDefaults() Scenario {
 	}
 	if s.Finish == "" {
 		s.Finish = "Wrote the tests."
+	}
+	if s.CallsPerStep <= 0 {
+		s.CallsPerStep = 1
 	}
 	return s
 }

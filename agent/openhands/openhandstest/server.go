@@ -41,6 +41,16 @@ type Options struct {
 	// StartTaskPolls is how many start-task polls a Cloud start task stays
 	// WORKING before READY. Zero means 1.
 	StartTaskPolls int
+	// Version is the server release /server_info reports. It decides the
+	// base of /git/changes without ref, as the real servers do: before 1.35
+	// the empty tree (every file is ADDED), from 1.35 HEAD (committed work
+	// disappears). Default "1.43.1".
+	Version string
+	// CloudConfirmation makes Cloud conversations run with AlwaysConfirm,
+	// as on accounts with confirmation mode on: every step waits for a
+	// confirmation, which only the sandbox's own agent server takes
+	// (conversation_url with session_api_key in X-Session-API-Key).
+	CloudConfirmation bool
 }
 
 // Exchange is one request the server received and its answer.
@@ -67,6 +77,7 @@ type Server struct {
 	started    time.Time
 	rateLeft   int
 	errorsLeft int
+	errorCode  int // what errorsLeft answer; 0 means 503
 	down       bool
 	startTasks map[string]*startTask
 	restarts   int
@@ -75,6 +86,9 @@ type Server struct {
 // NewServer starts a stand-in server that t closes at its end.
 func NewServer(t testing.TB, opts Options) *Server {
 	t.Helper()
+	if opts.Version == "" {
+		opts.Version = "1.43.1"
+	}
 	s := &Server{opts: opts, convs: map[string]*conv{}, started: time.Now(), rateLeft: opts.RateLimit,
 		errorsLeft: opts.ServerErrors, startTasks: map[string]*startTask{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -133,10 +147,13 @@ func (s *Server) SetDown(down bool) {
 }
 
 // FailNext makes the next n API requests answer 503.
-func (s *Server) FailNext(n int) {
+func (s *Server) FailNext(n int) { s.FailNextWith(n, 503) }
+
+// FailNextWith makes the next n API requests answer code (a 5xx).
+func (s *Server) FailNextWith(n, code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.errorsLeft = n
+	s.errorsLeft, s.errorCode = n, code
 }
 
 // Restart simulates a server restart: running conversations reload as
@@ -225,8 +242,12 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	case s.errorsLeft > 0:
 		s.errorsLeft--
+		code := s.errorCode
 		s.mu.Unlock()
-		writeJSON(w, 503, map[string]any{"detail": "Service Unavailable"})
+		if code == 0 {
+			code = 503
+		}
+		writeJSON(w, code, map[string]any{"detail": http.StatusText(code)})
 		return
 	}
 	s.mu.Unlock()
@@ -237,7 +258,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.mu.Lock()
 		up := time.Since(s.started).Seconds()
 		s.mu.Unlock()
-		writeJSON(w, 200, map[string]any{"uptime": up, "idle_time": 0.0, "version": "stand-in"})
+		writeJSON(w, 200, map[string]any{"uptime": up, "idle_time": 0.0, "title": "OpenHands Agent Server",
+			"version": s.opts.Version, "docs": "/docs", "redoc": "/redoc"})
 	case strings.HasPrefix(p, "/api/conversations"):
 		s.serveConversations(w, r, body)
 	case strings.HasPrefix(p, "/api/git/"), strings.HasPrefix(p, "/api/file/"), strings.HasPrefix(p, "/api/bash/"):
@@ -255,7 +277,25 @@ func (s *Server) authorized(r *http.Request) bool {
 	if strings.HasPrefix(r.URL.Path, "/api/v1/") {
 		return r.Header.Get("Authorization") == "Bearer "+key || r.Header.Get("X-Access-Token") == key
 	}
-	return r.Header.Get("X-Session-API-Key") == key
+	if r.Header.Get("X-Session-API-Key") == key {
+		return true
+	}
+	// A Cloud sandbox's own agent server takes the sandbox's session key
+	// for the conversations of that sandbox.
+	got := r.Header.Get("X-Session-API-Key")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.URL.Path == "/server_info" {
+		for _, c := range s.convs {
+			if c.Cloud && got == c.sessionKey() {
+				return true
+			}
+		}
+	}
+	rest := strings.TrimPrefix(r.URL.Path, "/api/conversations/")
+	id, _, _ := strings.Cut(rest, "/")
+	c := s.lookup(id)
+	return rest != r.URL.Path && c != nil && c.Cloud && got == c.sessionKey()
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -86,7 +88,7 @@ func TestScenarioWritesFilesAndFinishes(t *testing.T) {
 	t.Parallel()
 	srv := openhandstest.NewServer(t, openhandstest.Options{Scenario: openhandstest.Scenario{Steps: 2,
 		Files: map[string]string{"pkg/x_test.go": "package pkg\n"}}})
-	dir := t.TempDir()
+	dir := gitRepo(t)
 	do(t, srv, "POST", "/api/conversations", startBody(dir, id), nil)
 	statuses := []string{}
 	for range 4 {
@@ -138,6 +140,19 @@ func TestScenarioWritesFilesAndFinishes(t *testing.T) {
 	require.Equal(t, "package pkg\n", string(body))
 }
 
+// gitRepo returns a git repository with one commit.
+func gitRepo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "calc.go"), []byte("package calc\n"), 0o644))
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"},
+		{"-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "snapshot"}} {
+		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	return dir
+}
+
 func TestRouteStylesAndWedge(t *testing.T) {
 	t.Parallel()
 	old := openhandstest.NewServer(t, openhandstest.Options{PathStyleOnly: true})
@@ -171,4 +186,66 @@ func TestRestartReloadsRunningConversationsAsError(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &info))
 	require.Less(t, info.Uptime, 5.0)
 	require.Equal(t, 1, srv.Restarts())
+}
+
+// TestCloudIsAsStrictAsTheAppServer: integer page offsets, 409 from a
+// paused sandbox, 200 "" for a file that cannot be read, and the sandbox's
+// agent server reachable with the conversation's session key.
+func TestCloudIsAsStrictAsTheAppServer(t *testing.T) {
+	t.Parallel()
+	srv := openhandstest.NewServer(t, openhandstest.Options{APIKey: key, CloudWorkspace: t.TempDir(),
+		Scenario: openhandstest.Scenario{Kind: openhandstest.NeverFinish, Steps: 50, EventsPerStep: 3,
+			Files: map[string]string{"a_test.go": "package a\n"}}})
+	bearer := map[string]string{"Authorization": "Bearer " + key, "X-Session-API-Key": ""}
+	code, _, body := do(t, srv, "POST", "/api/v1/app-conversations", map[string]any{"conversation_id": id,
+		"initial_message": map[string]any{"role": "user", "content": []any{map[string]any{"type": "text", "text": "go"}}}}, bearer)
+	require.Equal(t, 200, code)
+	var task struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &task))
+	var conv []struct {
+		SandboxID       string  `json:"sandbox_id"`
+		ConversationURL *string `json:"conversation_url"`
+		SessionAPIKey   *string `json:"session_api_key"`
+	}
+	for range 2 {
+		do(t, srv, "GET", "/api/v1/app-conversations/start-tasks?ids="+task.ID, nil, bearer)
+	}
+	for range 30 { // one step per read
+		_, _, body = do(t, srv, "GET", "/api/v1/app-conversations?ids="+id, nil, bearer)
+	}
+	require.NoError(t, json.Unmarshal(body, &conv))
+	hex := strings.ReplaceAll(id, "-", "")
+	require.Equal(t, srv.URL+"/api/conversations/"+hex, *conv[0].ConversationURL)
+
+	search := "/api/v1/conversation/" + hex + "/events/search?limit=100"
+	code, _, body = do(t, srv, "GET", search, nil, bearer)
+	require.Equal(t, 200, code)
+	var page struct {
+		Items []map[string]any `json:"items"`
+		Next  *string          `json:"next_page_id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &page))
+	require.Len(t, page.Items, 100)
+	require.Equal(t, "100", *page.Next, "next_page_id is an offset")
+	code, _, _ = do(t, srv, "GET", search+"&page_id="+page.Items[99]["id"].(string), nil, bearer)
+	require.Equal(t, 500, code, "int(page_id) fails on an event ID")
+	code, _, _ = do(t, srv, "GET", search+"&page_id=100", nil, bearer)
+	require.Equal(t, 200, code)
+
+	file := "/api/v1/app-conversations/" + hex + "/file?file_path="
+	code, _, body = do(t, srv, "GET", file+url.QueryEscape("/no/such/file"), nil, bearer)
+	require.Equal(t, 200, code)
+	require.JSONEq(t, `""`, string(body), "any failure answers 200 with an empty string")
+
+	code, _, _ = do(t, srv, "POST", "/api/conversations/"+hex+"/pause", nil, map[string]string{"X-Session-API-Key": *conv[0].SessionAPIKey})
+	require.Equal(t, 200, code, "the sandbox's agent server takes the session key")
+	code, _, _ = do(t, srv, "POST", "/api/v1/sandboxes/"+conv[0].SandboxID+"/pause", nil, bearer)
+	require.Equal(t, 200, code)
+	code, _, body = do(t, srv, "GET", "/api/v1/app-conversations/"+hex+"/git/changes?path=/w", nil, bearer)
+	require.Equal(t, 409, code)
+	require.Contains(t, string(body), "Sandbox is paused")
+	code, _, _ = do(t, srv, "GET", file+url.QueryEscape("/w/a_test.go"), nil, bearer)
+	require.Equal(t, 409, code)
 }

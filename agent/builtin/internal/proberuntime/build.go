@@ -95,6 +95,31 @@ func (b *hpBuilder) build(n *HpNode) (hpreflect.Value, error) {
 		return v, nil
 	case HpKindCall:
 		return b.call(t, n)
+	case HpKindFunc:
+		if t.Kind() != hpreflect.Func || len(n.Elems) != t.NumOut() {
+			return hpreflect.Value{}, hperrors.New("a function stub needs one value per result")
+		}
+		outs := make([]hpreflect.Value, len(n.Elems))
+		for i, en := range n.Elems {
+			e, err := b.build(en)
+			if err != nil {
+				return hpreflect.Value{}, err
+			}
+			outs[i] = hpAs(e, t.Out(i))
+		}
+		return hpreflect.MakeFunc(t, func([]hpreflect.Value) []hpreflect.Value { return outs }), nil
+	case HpKindDeref:
+		if len(n.Elems) != 1 {
+			return hpreflect.Value{}, hperrors.New("deref node needs one element")
+		}
+		p, err := b.build(n.Elems[0])
+		if err != nil {
+			return hpreflect.Value{}, err
+		}
+		if p.Kind() != hpreflect.Ptr || p.IsNil() {
+			return hpreflect.Value{}, hperrors.New("dereferencing a nil pointer")
+		}
+		return hpAs(p.Elem(), t), nil
 	}
 	return hpreflect.Value{}, hpfmt.Errorf("unknown node kind %q", n.Kind)
 }

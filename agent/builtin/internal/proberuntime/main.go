@@ -51,7 +51,7 @@ func hpMain(c HpConfig) error {
 			return err
 		}
 	}
-	f, err := hpos.OpenFile(hpos.Getenv(HpEnvOut), hpos.O_WRONLY|hpos.O_APPEND|hpos.O_CREATE, 0o644)
+	f, err := hpos.OpenFile(hpos.Getenv(HpEnvOut), hpos.O_WRONLY|hpos.O_APPEND|hpos.O_CREATE, 0644) // not 0o644: go.mod may name a language before go1.13
 	if err != nil {
 		return err
 	}
@@ -127,6 +127,11 @@ func hpRun(c HpConfig, b *hpBuilder, cs *HpCase) (o HpOutcome) {
 	for i, a := range cs.Post {
 		before[i] = HpRender(c.PkgPath, args[a])
 	}
+	if cs.Twice {
+		if _, pv := hpCall(fn, args); pv != nil {
+			return HpOutcome{ID: cs.ID, Status: HpStatusBadArgs, Detail: "the first of two calls panicked: " + *pv}
+		}
+	}
 	outs, pv := hpCall(fn, args)
 	if pv != nil {
 		o.Panic = pv
@@ -138,11 +143,16 @@ func hpRun(c HpConfig, b *hpBuilder, cs *HpCase) (o HpOutcome) {
 			if !out.IsNil() {
 				msg := hpErrorText(out.Interface().(error))
 				res.Err = &msg
+				res.ErrTypes = hpErrorTypes(out.Interface().(error))
 			}
 			o.Results = append(o.Results, res)
 			continue
 		}
-		o.Results = append(o.Results, HpResult{Literal: HpRender(c.PkgPath, out)})
+		res := HpResult{Literal: HpRender(c.PkgPath, out)}
+		if fn.Type().Out(i).Implements(hpStringerType) {
+			res.Str = hpStringOf(out)
+		}
+		o.Results = append(o.Results, res)
 	}
 	for i, a := range cs.Post {
 		o.Post = append(o.Post, HpPost{Arg: a, Before: before[i], After: HpRender(c.PkgPath, args[a])})
@@ -150,7 +160,54 @@ func hpRun(c HpConfig, b *hpBuilder, cs *HpCase) (o HpOutcome) {
 	return o
 }
 
+var hpStringerType = hpreflect.TypeOf((*interface{ String() string })(nil)).Elem()
+
+// hpStringOf is v.String(), or nil for a nil pointer or interface or a
+// String method that panics.
+func hpStringOf(v hpreflect.Value) (s *string) {
+	switch v.Kind() {
+	case hpreflect.Ptr, hpreflect.Interface, hpreflect.Map, hpreflect.Slice:
+		if v.IsNil() {
+			return nil
+		}
+	}
+	defer func() {
+		if recover() != nil {
+			s = nil
+		}
+	}()
+	str := v.Interface().(interface{ String() string }).String()
+	return &str
+}
+
 // hpErrorText is err.Error() that survives a panicking Error method.
+// hpErrorTypes lists the concrete types of err and of the errors it wraps,
+// depth first, at most 16.
+func hpErrorTypes(err error) (out []string) {
+	defer func() { _ = recover() }() // an Unwrap method that panics ends the list
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil || len(out) >= 16 {
+			return
+		}
+		t := hpreflect.TypeOf(e)
+		for t.Kind() == hpreflect.Ptr {
+			t = t.Elem()
+		}
+		out = append(out, t.PkgPath()+"."+t.Name())
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
 func hpErrorText(err error) (s string) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -27,6 +27,9 @@ type HpCase struct {
 	Args []*HpNode `json:"a"`
 	// Post lists the arguments whose value after the call is recorded.
 	Post []int `json:"p,omitempty"`
+	// Twice makes the same call once before the recorded one, for what a
+	// second call does (a cached result, a state already changed).
+	Twice bool `json:"tw,omitempty"`
 }
 
 // Node kinds.
@@ -40,6 +43,8 @@ const (
 	HpKindPtr    = "ptr"    // a pointer to Elems[0]
 	HpKindCall   = "call"   // Funcs[Func](Elems...), first result; a non-nil trailing error fails the case
 	HpKindIface  = "iface"  // Elems[0] stored in the interface type Type
+	HpKindDeref  = "deref"  // *Elems[0], a non-nil pointer to a Type
+	HpKindFunc   = "func"   // a function of type Type that ignores its arguments and returns Elems
 )
 
 // HpNode describes how to build one value.
@@ -80,6 +85,14 @@ type HpResult struct {
 	// or nil for a nil error.
 	IsError bool    `json:"ie,omitempty"`
 	Err     *string `json:"err,omitempty"`
+	// ErrTypes are the concrete types of the error and of the errors it
+	// wraps ("*strconv.NumError" as "strconv.NumError"), outermost first:
+	// where its text comes from.
+	ErrTypes []string `json:"et,omitempty"`
+	// Str is what the result's String method returned, when its static
+	// type has one: a test asserts on that when the result cannot be
+	// written as a literal (*regexp.Regexp, time.Time).
+	Str *string `json:"str,omitempty"`
 }
 
 // HpPost is the value of an argument before and after the call.

@@ -1,0 +1,151 @@
+package builtin_test
+
+import (
+	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/handoff-dev/handoff/agent/builtin"
+)
+
+// mutationEnv turns on TestMutationScore, a measurement that takes
+// minutes, not a check of the default run.
+const mutationEnv = "HANDOFF_BUILTIN_MUTATION"
+
+// maxMutants bounds the mutants tried per file, spread over the file.
+const maxMutants = 40
+
+// TestMutationScore measures how many small operator changes of a file
+// (< and <=, > and >=, == and !=, + and -, one at a time) the generated
+// tests catch, next to the module's own tests from the Go module cache.
+// Set HANDOFF_BUILTIN_MUTATION=1 to run it.
+func TestMutationScore(t *testing.T) {
+	if os.Getenv(mutationEnv) == "" {
+		t.Skip("a measurement of minutes; set " + mutationEnv + "=1 to run it")
+	}
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	require.NoError(t, err)
+	cache := strings.TrimSpace(string(out))
+	for _, m := range []struct {
+		dir, file, own string // own: the module's test file in the module cache
+	}{
+		{dir: "match", file: "match.go", own: "github.com/tidwall/match@v1.2.0/match_test.go"},
+		{dir: "xmod", file: "semver/semver.go", own: "golang.org/x/mod@v0.42.0/semver/semver_test.go"},
+	} {
+		t.Run(strings.ReplaceAll(m.dir+"/"+m.file, "/", "_"), func(t *testing.T) {
+			own := filepath.Join(cache, m.own)
+			if _, err := os.Stat(own); err != nil {
+				t.Skipf("the module's own tests are not in the module cache: %v", err)
+			}
+			genDir := copyModule(t, filepath.Join("testdata", "realworld", m.dir), "")
+			task, _ := newTask(genDir, m.file, "")
+			_, _, _ = generate(t, builtin.Config{}, task)
+			ownDir := copyModule(t, filepath.Join("testdata", "realworld", m.dir), "")
+			ownSrc, err := os.ReadFile(own)
+			require.NoError(t, err)
+			pkg := filepath.Dir(m.file)
+			require.NoError(t, os.WriteFile(filepath.Join(ownDir, pkg, filepath.Base(own)), ownSrc, 0o644))
+
+			path := filepath.Join(genDir, m.file)
+			orig, err := os.ReadFile(path)
+			require.NoError(t, err)
+			for _, dir := range []string{genDir, ownDir} {
+				killed, ok := runWithMutant(t, filepath.Join(dir, pkg), filepath.Base(m.file), orig)
+				require.True(t, ok && !killed, "the tests in %s must pass on the unchanged file", dir)
+			}
+			muts := operatorMutants(t, orig)
+			if len(muts) > maxMutants {
+				step := float64(len(muts)) / maxMutants
+				var sample []mutant
+				for i := 0; i < maxMutants; i++ {
+					sample = append(sample, muts[int(float64(i)*step)])
+				}
+				muts = sample
+			}
+			valid, killedGen, killedOwn := 0, 0, 0
+			for _, mu := range muts {
+				src := append(append(append([]byte(nil), orig[:mu.off]...), mu.to...), orig[mu.off+len(mu.from):]...)
+				gen, ok := runWithMutant(t, filepath.Join(genDir, pkg), filepath.Base(m.file), src)
+				if !ok {
+					continue // does not compile (a duplicate case, + on strings)
+				}
+				ownKilled, _ := runWithMutant(t, filepath.Join(ownDir, pkg), filepath.Base(m.file), src)
+				valid++
+				if gen {
+					killedGen++
+				}
+				if ownKilled {
+					killedOwn++
+				}
+			}
+			require.NotZero(t, valid)
+			t.Logf("%s: %d mutants that compile; the generated tests kill %d (%.0f %%), the module's own tests %d (%.0f %%)",
+				m.file, valid, killedGen, 100*float64(killedGen)/float64(valid), killedOwn, 100*float64(killedOwn)/float64(valid))
+		})
+	}
+}
+
+// mutant replaces the operator from at byte offset off by to.
+type mutant struct {
+	off      int
+	from, to string
+}
+
+// operatorMutants lists the binary operators of src that flip into their
+// neighbour, in source order.
+func operatorMutants(t *testing.T, src []byte) []mutant {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "m.go", src, 0)
+	require.NoError(t, err)
+	flip := map[token.Token]token.Token{
+		token.LSS: token.LEQ, token.LEQ: token.LSS, token.GTR: token.GEQ, token.GEQ: token.GTR,
+		token.EQL: token.NEQ, token.NEQ: token.EQL, token.ADD: token.SUB, token.SUB: token.ADD,
+	}
+	var out []mutant
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Body == nil {
+			continue
+		}
+		ast.Inspect(fd.Body, func(n ast.Node) bool {
+			if b, ok := n.(*ast.BinaryExpr); ok {
+				if to, ok := flip[b.Op]; ok {
+					out = append(out, mutant{off: fset.Position(b.OpPos).Offset, from: b.Op.String(), to: to.String()})
+				}
+			}
+			return true
+		})
+	}
+	return out
+}
+
+// runWithMutant puts src in place of file in pkgDir, runs the package's
+// tests and puts the file back. killed: the tests failed; ok: it built.
+func runWithMutant(t *testing.T, pkgDir, file string, src []byte) (killed, ok bool) {
+	path := filepath.Join(pkgDir, file)
+	orig, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, src, 0o644))
+	defer func() { require.NoError(t, os.WriteFile(path, orig, 0o644)) }()
+	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+	build := exec.Command("go", "build", ".")
+	build.Dir, build.Env = pkgDir, env
+	if build.Run() != nil {
+		return false, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := exec.CommandContext(ctx, "go", "test", "-count=1", "-vet=off", "-failfast", "-timeout=30s", ".")
+	run.Dir, run.Env = pkgDir, env
+	err = run.Run()
+	return err != nil, true
+}

@@ -1,0 +1,3 @@
+module golang.org/x/mod
+
+go 1.23
