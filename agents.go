@@ -4,6 +4,7 @@ import (
 	"github.com/handoff-dev/handoff/agent"
 	"github.com/handoff-dev/handoff/agent/builtin"
 	agentexec "github.com/handoff-dev/handoff/agent/exec"
+	"github.com/handoff-dev/handoff/agent/llm"
 	"github.com/handoff-dev/handoff/agent/openhands"
 )
 
@@ -20,5 +21,6 @@ func DefaultAgents() ([]agent.Agent, error) {
 		builtin.New(bcfg),
 		agentexec.New(agentexec.FromEnv()),
 		openhands.New(openhands.FromEnv()),
+		llm.New(llm.FromEnv()),
 	}, nil
 }

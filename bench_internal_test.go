@@ -2,7 +2,6 @@ package handoff
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,9 +13,10 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/handofftype"
 	"github.com/handoff-dev/handoff/internal/engine"
+	"github.com/handoff-dev/handoff/internal/snapstore"
 	"github.com/handoff-dev/handoff/internal/store"
-	"github.com/handoff-dev/handoff/internal/task"
 	"github.com/handoff-dev/handoff/internal/testenv"
 	"github.com/handoff-dev/handoff/internal/workspace"
 )
@@ -112,7 +112,7 @@ func benchClient(b *testing.B, ws, dbURL string) *Client {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { c.Close() })
+	b.Cleanup(func() { c.Close(context.Background()) })
 	return c
 }
 
@@ -122,18 +122,41 @@ type bareArgs struct {
 
 func (bareArgs) Kind() string { return "bench_bare" }
 
-// BenchmarkSubmit measures Submit on a git workspace of 1,000 files, split
-// into its snapshot and enqueue parts, against a bare River insert on the
-// same database.
+// BenchmarkSubmit measures Submit on a git workspace of 1,000 files with 5
+// modified, split into its snapshot and enqueue parts, against a bare River
+// insert on the same database and a bare git write-tree of the workspace.
+// "submit" and "snapshot" submit the workspace as it is, again and again, so
+// the snapshot reuses the last tree; the "-changed" variants rewrite one more
+// file before each submit, so the tree is written every time.
 func BenchmarkSubmit(b *testing.B) {
 	ws := bigWorkspace(b, 1000)
+	ctx := context.Background()
+	b.Run("git-write-tree", func(b *testing.B) {
+		var l latencies
+		for b.Loop() {
+			t0 := time.Now()
+			cmd := exec.Command("git", "write-tree")
+			cmd.Dir = ws
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("git write-tree: %v: %s", err, out)
+			}
+			l = append(l, time.Since(t0))
+		}
+		l.report(b, "")
+	})
+	changing := filepath.Join(ws, "pkg01", "f020.go")
+	change := func(b *testing.B, i int) {
+		if err := os.WriteFile(changing, fmt.Appendf(nil, "package pkg01\n\n// F20 changed %d times.\nfunc F20(x int) int { return x }\n", i), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for name, dbURL := range benchDatabases(b) {
 		b.Run(name, func(b *testing.B) {
-			ctx := context.Background()
 			c := benchClient(b, ws, dbURL)
-			b.Run("submit", func(b *testing.B) {
+			submit := func(b *testing.B, before func(b *testing.B, i int)) {
 				var l latencies
 				for i := 0; b.Loop(); i++ {
+					before(b, i)
 					t0 := time.Now()
 					if _, err := c.Submit(ctx, Request{Module: "pkg00/f001.go"}); err != nil {
 						b.Fatal(err)
@@ -141,10 +164,11 @@ func BenchmarkSubmit(b *testing.B) {
 					l = append(l, time.Since(t0))
 				}
 				l.report(b, "")
-			})
-			b.Run("snapshot", func(b *testing.B) {
+			}
+			snapshot := func(b *testing.B, before func(b *testing.B, i int)) {
 				var l latencies
 				for i := 0; b.Loop(); i++ {
+					before(b, i)
 					t0 := time.Now()
 					if _, err := workspace.Take(ctx, c.workspace, fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i)); err != nil {
 						b.Fatal(err)
@@ -152,17 +176,22 @@ func BenchmarkSubmit(b *testing.B) {
 					l = append(l, time.Since(t0))
 				}
 				l.report(b, "")
-			})
+			}
+			unchanged := func(*testing.B, int) {}
+			b.Run("submit", func(b *testing.B) { submit(b, unchanged) })
+			b.Run("snapshot", func(b *testing.B) { snapshot(b, unchanged) })
+			b.Run("submit-changed", func(b *testing.B) { submit(b, change) })
+			b.Run("snapshot-changed", func(b *testing.B) { snapshot(b, change) })
 			b.Run("enqueue", func(b *testing.B) {
-				req, lang, err := c.normalize(Request{Module: "pkg00/f001.go"})
+				req, lang, err := c.normalize(Request{Module: "pkg00/f001.go"}, localFiles{c})
 				if err != nil {
 					b.Fatal(err)
 				}
-				snap, _ := json.Marshal(workspace.Snapshot{Workspace: ws, Kind: workspace.KindGit, Ref: "0"})
+				snap := workspace.Snapshot{Workspace: ws, Kind: workspace.KindGit, Ref: "0"}
 				var l latencies
 				for i := 0; b.Loop(); i++ {
 					rec := &store.Record{ID: fmt.Sprintf("enq-%d-%d", time.Now().UnixNano(), i), RequestHash: "h",
-						Request: req, Snapshot: snap, Language: lang, State: task.StateQueued, MaxAttempts: 3, CreatedAt: time.Now()}
+						Request: req, Snapshot: snap, Language: lang, State: handofftype.StateQueued, MaxAttempts: 3, CreatedAt: time.Now()}
 					t0 := time.Now()
 					if err := c.eng.Insert(ctx, rec, 3, req.Timeout); err != nil {
 						b.Fatal(err)
@@ -205,6 +234,74 @@ func BenchmarkSubmit(b *testing.B) {
 	}
 }
 
+// BenchmarkSubmitTree measures SubmitTree on a stored tree of 1,000 files
+// (the HTTP API's submit): "changed" stores a new tree with one file
+// changed before each submit; "same" submits the same tree again.
+// "tree-read" is the floor of resolving paths from the tree's entries:
+// reading the stored tree alone, before any check or insert.
+func BenchmarkSubmitTree(b *testing.B) {
+	ws := bigWorkspace(b, 1000)
+	ctx := context.Background()
+	for name, dbURL := range benchDatabases(b) {
+		b.Run(name, func(b *testing.B) {
+			c := benchClient(b, b.TempDir(), dbURL)
+			base, _, err := c.snaps.Put(ctx, &snapstore.Dir{Root: ws, Skip: func(p string) bool { return p == ".git" }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tree, err := c.snaps.Tree(ctx, base)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := Request{Workspace: "/home/dev/big", Module: "pkg00/f001.go"}
+			changed := func(b *testing.B, i int) string {
+				content := fmt.Appendf(nil, "package pkg01\n\n// F20 changed %d times.\nfunc F20(x int) int { return x }\n", i)
+				id := snapstore.BlobID(content)
+				if err := c.snaps.PutBlob(ctx, id, content); err != nil {
+					b.Fatal(err)
+				}
+				t := snapstore.Tree{Entries: slices.Clone(tree.Entries)}
+				for k, e := range t.Entries {
+					if e.Path == "pkg01/f020.go" {
+						t.Entries[k].ID = id
+					}
+				}
+				tid, missing, err := c.snaps.PutTree(ctx, t)
+				if err != nil || len(missing) > 0 {
+					b.Fatal(err, missing)
+				}
+				return tid
+			}
+			run := func(b *testing.B, next func(b *testing.B, i int) string) {
+				var l latencies
+				for i := 0; b.Loop(); i++ {
+					tid := next(b, i)
+					t0 := time.Now()
+					if _, err := c.SubmitTree(ctx, tid, []Request{req}); err != nil {
+						b.Fatal(err)
+					}
+					l = append(l, time.Since(t0))
+				}
+				l.report(b, "")
+			}
+			b.Run("changed", func(b *testing.B) { run(b, changed) })
+			b.Run("same", func(b *testing.B) { run(b, func(*testing.B, int) string { return base }) })
+			b.Run("tree-read", func(b *testing.B) {
+				var l latencies
+				for i := 0; b.Loop(); i++ {
+					tid := changed(b, i)
+					t0 := time.Now()
+					if _, err := c.snaps.Tree(ctx, tid); err != nil {
+						b.Fatal(err)
+					}
+					l = append(l, time.Since(t0))
+				}
+				l.report(b, "")
+			})
+		})
+	}
+}
+
 // BenchmarkCompletionToResults measures how long after a task's result is
 // recorded a waiter returns: in the process that ran it (woken by a signal)
 // and in another client that only polls the database (poll interval 100ms).
@@ -217,9 +314,8 @@ func BenchmarkCompletionToResults(b *testing.B) {
 			// Swap in an engine whose attempts return at once, so only the
 			// engine's own path is measured.
 			eng, err := engine.New(engine.Config{DB: c.db, Workers: 4, FetchInterval: 20 * time.Millisecond,
-				OnFinal: releaseSnapshot, // as in Open: the release is on the path to the waiter
-				Run: func(ctx context.Context, rec *store.Record, env *engine.Env) (*task.Result, error) {
-					return &task.Result{TaskID: rec.ID, Success: true}, nil
+				Run: func(ctx context.Context, rec *store.Record, env *engine.Env) (*handofftype.Result, error) {
+					return &handofftype.Result{TaskID: rec.ID, Success: true}, nil
 				}})
 			if err != nil {
 				b.Fatal(err)
@@ -232,7 +328,7 @@ func BenchmarkCompletionToResults(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer other.Close()
+			defer other.Close(context.Background())
 			measure := func(b *testing.B, waiter *Client, poll time.Duration) {
 				var l latencies
 				for b.Loop() {
@@ -240,7 +336,7 @@ func BenchmarkCompletionToResults(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, err := waiter.Results(ctx, id, WaitOptions{PollInterval: poll, Timeout: time.Minute}); err != nil {
+					if _, err := waiter.Wait(ctx, id, WaitOptions{PollInterval: poll, Timeout: time.Minute}); err != nil {
 						b.Fatal(err)
 					}
 					back := time.Now()

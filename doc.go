@@ -3,8 +3,8 @@
 //
 // Four calls carry the idea: Submit returns a task ID in milliseconds; Status
 // reports QUEUED, RUNNING, COMPLETED, FAILED or CANCELLED without waiting;
-// Results waits for the verified result, up to a timeout that leaves the task
-// running; Generate is Submit plus Results. Cancel and List complete the set.
+// Wait waits for the verified result, up to a timeout that leaves the task
+// running; Generate is Submit plus Wait. Cancel and List complete the set.
 //
 // Tasks are durable: they live in a database (SQLite at
 // <workspace>/.handoff/handoff.db by default, or PostgreSQL), run on River

@@ -48,7 +48,7 @@ func Discount(price, pct int) int {
 	return ws
 }
 
-// Submit returns at once; Status never waits; Results collects the verified
+// Submit returns at once; Status never waits; Wait collects the verified
 // outcome later, from this process or any other sharing the database.
 func ExampleClient_Submit() {
 	ws := exampleWorkspace()
@@ -63,7 +63,7 @@ func ExampleClient_Submit() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(context.Background())
 	if err := c.StartWorker(ctx); err != nil { // usually a separate `handoff worker`
 		log.Fatal(err)
 	}
@@ -75,11 +75,11 @@ func ExampleClient_Submit() {
 	st, _ := c.Status(ctx, id)
 	fmt.Println("agent:", st.Agent, "output:", st.Output)
 
-	res, err := c.Results(ctx, id, handoff.WaitOptions{Timeout: 5 * time.Minute})
+	res, err := c.Wait(ctx, id, handoff.WaitOptions{Timeout: 5 * time.Minute})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(res.Status, "success:", res.Success, "files:", res.Files)
+	fmt.Println(res.State, "success:", res.Success, "files:", res.Files)
 	fmt.Printf("coverage %.0f%% -> %.0f%%\n", res.Coverage.Before, res.Coverage.After)
 	// Output:
 	// agent: builtin output: price_test.go
@@ -88,7 +88,7 @@ func ExampleClient_Submit() {
 }
 
 // A wait that times out leaves the task running; collect it later.
-func ExampleClient_Results_timeout() {
+func ExampleClient_Wait_timeout() {
 	ws := exampleWorkspace()
 	defer os.RemoveAll(ws)
 	ctx := context.Background()
@@ -97,14 +97,14 @@ func ExampleClient_Results_timeout() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(context.Background())
 
 	id, err := c.Submit(ctx, handoff.Request{Module: "price.go"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	// No worker runs in this process yet, so the wait times out.
-	_, err = c.Results(ctx, id, handoff.WaitOptions{Timeout: 100 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	_, err = c.Wait(ctx, id, handoff.WaitOptions{Timeout: 100 * time.Millisecond, PollInterval: 20 * time.Millisecond})
 	fmt.Println(errors.Is(err, handoff.ErrWaitTimeout))
 
 	st, _ := c.Cancel(ctx, id)
@@ -125,7 +125,7 @@ func ExampleClient_SubmitMany() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer c.Close()
+	defer c.Close(context.Background())
 
 	_, err = c.SubmitMany(ctx, []handoff.Request{{Module: "price.go"}, {Module: "missing.go"}})
 	fmt.Println(errors.Is(err, handoff.ErrInvalidRequest))

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func open(t *testing.T, ws string, a agent.Agent) *handoff.Client {
 		DefaultAgent: a.Name(), HeartbeatInterval: 100 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, c.StartWorker(context.Background()))
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { c.Close(context.Background()) })
 	return c
 }
 
@@ -74,9 +75,9 @@ func TestResultsWakesInProcess(t *testing.T) {
 	c := open(t, ws, &scripted{langs: []string{"go"}, run: writeTests(goodGoTests)})
 	id, err := c.Submit(context.Background(), handoff.Request{Module: "calc.go"})
 	require.NoError(t, err)
-	res, err := c.Results(context.Background(), id, handoff.WaitOptions{Timeout: 3 * time.Minute, PollInterval: time.Hour})
+	res, err := c.Wait(context.Background(), id, handoff.WaitOptions{Timeout: 3 * time.Minute, PollInterval: time.Hour})
 	require.NoError(t, err)
-	require.Equal(t, handoff.StateCompleted, res.Status)
+	require.Equal(t, handoff.StateCompleted, res.State)
 	require.True(t, res.Success, res.Error)
 	require.Equal(t, []string{"calc_test.go"}, res.Files)
 	require.Equal(t, 100.0, res.Coverage.After)
@@ -120,7 +121,7 @@ func TestNoTestWrittenIsNoSuccess(t *testing.T) {
 	res, err := c.Generate(context.Background(), handoff.Request{Module: "calc.go", MaxRounds: 1},
 		handoff.WaitOptions{Timeout: 3 * time.Minute})
 	require.NoError(t, err)
-	require.Equal(t, handoff.StateCompleted, res.Status)
+	require.Equal(t, handoff.StateCompleted, res.State)
 	require.False(t, res.Success)
 	require.Empty(t, res.Tests.Kept)
 	require.Empty(t, res.Files)
@@ -143,7 +144,7 @@ func TestThresholdAlreadyMet(t *testing.T) {
 	}})
 	res, err := c.Generate(context.Background(), handoff.Request{Module: "calc.go"}, handoff.WaitOptions{Timeout: 3 * time.Minute})
 	require.NoError(t, err)
-	require.Equal(t, handoff.StateCompleted, res.Status)
+	require.Equal(t, handoff.StateCompleted, res.State)
 	require.True(t, res.Success, res.Error)
 	require.Equal(t, 100.0, res.Coverage.Before)
 	require.Equal(t, 100.0, res.Coverage.After)
@@ -213,7 +214,7 @@ func TestPythonModule(t *testing.T) {
 	res, err := c.Generate(context.Background(), handoff.Request{Module: "pkg/calc.py"}, handoff.WaitOptions{Timeout: 3 * time.Minute})
 	require.NoError(t, err)
 	require.True(t, res.Success, "%+v", res)
-	require.Equal(t, "tests/pkg/test_calc.py", res.OutputPath)
+	require.Equal(t, "tests/pkg/test_calc.py", res.Output)
 	require.Equal(t, []string{"tests/pkg/test_calc.py"}, res.Files)
 	require.Equal(t, 100.0, res.Coverage.After)
 }
@@ -224,16 +225,16 @@ func TestCancelQueuedTask(t *testing.T) {
 	c, err := handoff.Open(context.Background(), handoff.Config{Workspace: ws,
 		Agents: []agent.Agent{&scripted{langs: []string{"go"}, run: writeTests(goodGoTests)}}, DefaultAgent: "scripted"})
 	require.NoError(t, err)
-	defer c.Close()
+	defer c.Close(context.Background())
 	id, err := c.Submit(context.Background(), handoff.Request{Module: "calc.go"})
 	require.NoError(t, err)
 	require.True(t, hasSnapshotRef(t, ws, id), "a queued task keeps its snapshot")
 	st, err := c.Cancel(context.Background(), id)
 	require.NoError(t, err)
 	require.Equal(t, handoff.StateCancelled, st.State)
-	res, err := c.Results(context.Background(), id, handoff.WaitOptions{Timeout: time.Second})
+	res, err := c.Wait(context.Background(), id, handoff.WaitOptions{Timeout: time.Second})
 	require.NoError(t, err)
-	require.Equal(t, handoff.StateCancelled, res.Status)
+	require.Equal(t, handoff.StateCancelled, res.State)
 	require.False(t, res.Success)
 	requireReleased(t, ws, id)
 }
@@ -271,7 +272,7 @@ func TestSubmitDefaultsAndValidation(t *testing.T) {
 	c, err := handoff.Open(context.Background(), handoff.Config{Workspace: ws,
 		Agents: []agent.Agent{&scripted{langs: []string{"go"}, run: writeTests(goodGoTests)}}, DefaultAgent: "scripted"})
 	require.NoError(t, err)
-	defer c.Close()
+	defer c.Close(context.Background())
 	ctx := context.Background()
 
 	id, err := c.Submit(ctx, handoff.Request{Module: "lib/lib.go"})
@@ -304,7 +305,7 @@ func TestSubmitMany(t *testing.T) {
 	c, err := handoff.Open(context.Background(), handoff.Config{Workspace: ws,
 		Agents: []agent.Agent{&scripted{langs: []string{"go"}, run: writeTests(goodGoTests)}}, DefaultAgent: "scripted"})
 	require.NoError(t, err)
-	defer c.Close()
+	defer c.Close(context.Background())
 	ctx := context.Background()
 
 	_, err = c.SubmitMany(ctx, []handoff.Request{{Module: "calc.go"}, {Module: "missing.go"}, {Module: "lib/lib.go"}})
@@ -353,6 +354,41 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestRoundsStopWhenARoundAddsNothing: an agent that says nothing of what
+// it added (exec, say) and writes the same tests again gets no further
+// round once verification shows a round kept no new test and coverage did
+// not move; one that keeps adding goes on.
+func TestRoundsStopWhenARoundAddsNothing(t *testing.T) {
+	t.Parallel()
+	const onlyAdd = `package calc
+
+import "testing"
+
+func TestAdd(t *testing.T) {
+	if Add(2, 3) != 5 {
+		t.Fatal("Add(2, 3) != 5")
+	}
+}
+`
+	ws := goWorkspace(t)
+	var rounds atomic.Int32
+	c := open(t, ws, &scripted{langs: []string{"go"}, run: func(ctx context.Context, at *agent.Task) (*agent.Report, error) {
+		rounds.Add(1)
+		return writeTests(onlyAdd)(ctx, at)
+	}})
+	res, err := c.Generate(context.Background(), handoff.Request{Module: "calc.go", MaxRounds: 5},
+		handoff.WaitOptions{Timeout: 3 * time.Minute})
+	require.NoError(t, err)
+	require.False(t, res.Success)
+	require.Equal(t, []string{"TestAdd"}, res.Tests.Kept)
+	require.Equal(t, 2, res.Rounds, "round 2 kept nothing new and coverage stayed: no round 3")
+	require.EqualValues(t, 2, rounds.Load())
+	require.Regexp(t, `Repair rounds stopped after round 2 of 5: verification kept no new test and coverage stayed at \d+\.\d%\.$`, res.Agent.Summary)
+	log, err := os.ReadFile(res.LogPath)
+	require.NoError(t, err)
+	require.Contains(t, string(log), "round 2 added nothing")
 }
 
 // TestRepairRound: a round that falls short sends the verification report

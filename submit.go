@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,22 +18,31 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/handoff-dev/handoff/agent"
+	"github.com/handoff-dev/handoff/handofftype"
 	"github.com/handoff-dev/handoff/internal/engine"
+	"github.com/handoff-dev/handoff/internal/snapstore"
 	"github.com/handoff-dev/handoff/internal/store"
-	"github.com/handoff-dev/handoff/internal/task"
 	"github.com/handoff-dev/handoff/internal/verify"
 	"github.com/handoff-dev/handoff/internal/workspace"
 )
 
-// Defaults applied by Submit to fields left zero.
+// Defaults applied by Submit to fields left zero; their home is
+// handofftype (handofftype.DefaultCoverage, ...).
 const (
-	DefaultCoverage    = 80.0
-	DefaultTimeout     = 30 * time.Minute
-	DefaultMaxAttempts = 3
-	DefaultMaxRounds   = 3
-	DefaultRuns        = 3
-	DefaultTestTimeout = 5 * time.Minute
+	DefaultCoverage    = handofftype.DefaultCoverage
+	DefaultTimeout     = handofftype.DefaultTimeout
+	DefaultMaxAttempts = handofftype.DefaultMaxAttempts
+	DefaultMaxRounds   = handofftype.DefaultMaxRounds
+	DefaultRuns        = handofftype.DefaultRuns
+	DefaultTestTimeout = handofftype.DefaultTestTimeout
+	DefaultPriority    = handofftype.DefaultPriority
+	DefaultApply       = handofftype.DefaultApply
 )
+
+// MinTimeout is the shortest Timeout and TestTimeout Submit accepts: a
+// task's timeout is kept in milliseconds, and a shorter one could not run
+// anything anyway.
+const MinTimeout = time.Second
 
 // Submit validates r, snapshots its workspace and enqueues the task, all in
 // milliseconds whatever the agent will take. It returns the task ID. A
@@ -51,8 +62,14 @@ func (c *Client) Submit(ctx context.Context, r Request) (string, error) {
 // returns the task IDs in the order of rs. A request whose idempotency key
 // names an earlier task with the same request gets that task's ID.
 func (c *Client) SubmitMany(ctx context.Context, rs []Request) ([]string, error) {
+	return c.submit(ctx, rs, localFiles{c})
+}
+
+// submit queues a batch whose files come from src, again when a
+// concurrent submit took one of its idempotency keys meanwhile.
+func (c *Client) submit(ctx context.Context, rs []Request, src files) ([]string, error) {
 	for range 3 {
-		ids, err := c.submitOnce(ctx, rs)
+		ids, err := c.submitOnce(ctx, rs, src)
 		if !errors.Is(err, errLostKeyRace) {
 			return ids, err
 		}
@@ -63,19 +80,78 @@ func (c *Client) SubmitMany(ctx context.Context, rs []Request) ([]string, error)
 	return nil, fmt.Errorf("recording task: idempotency keys of this batch keep being taken by concurrent submits; submit again")
 }
 
+// files is where a batch's files come from: the workspaces on this
+// machine (Submit) or a tree stored in the database (SubmitTree).
+type files interface {
+	// resolvePaths sets r's workspace and makes its module and output
+	// paths relative to it, checked by the language rules; it returns the
+	// module's language.
+	resolvePaths(r Request) (Request, string, error)
+	// snapshots returns the fresh requests' snapshots by request, and a
+	// release for when the tasks are not queued after all.
+	snapshots(ctx context.Context, ps []pending, ids []string, fresh []int) ([]workspace.Snapshot, func(), error)
+}
+
+// localFiles are the workspaces as this machine sees them.
+type localFiles struct{ c *Client }
+
+func (l localFiles) resolvePaths(r Request) (Request, string, error) { return l.c.resolvePaths(r) }
+
+func (l localFiles) snapshots(ctx context.Context, ps []pending, ids []string, fresh []int) ([]workspace.Snapshot, func(), error) {
+	return l.c.takeSnapshots(ctx, ps, ids, fresh)
+}
+
 // errLostKeyRace: an idempotency key was taken between the check and the
 // insert.
 var errLostKeyRace = errors.New("lost an idempotency key race")
 
-func (c *Client) submitOnce(ctx context.Context, rs []Request) ([]string, error) {
-	type pending struct {
-		norm Request
-		lang string
-		hash string
+// pending is one request of a batch, checked and filled.
+type pending struct {
+	norm Request
+	lang string
+	hash string
+}
+
+func (c *Client) submitOnce(ctx context.Context, rs []Request, src files) ([]string, error) {
+	ps, err := c.prepare(rs, src)
+	if err != nil {
+		return nil, err
 	}
+	ids, fresh, err := c.assignIDs(ctx, ps)
+	if err != nil || len(fresh) == 0 {
+		return ids, err
+	}
+	snaps, release, err := src.snapshots(ctx, ps, ids, fresh)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	ins := make([]engine.Insertion, 0, len(fresh))
+	for _, i := range fresh {
+		p := ps[i]
+		rec := &store.Record{
+			ID: ids[i], IdempotencyKey: p.norm.IdempotencyKey, RequestHash: p.hash, Request: p.norm, Snapshot: snaps[i],
+			Language: p.lang, State: handofftype.StateQueued, MaxAttempts: p.norm.MaxAttempts, CreatedAt: now,
+		}
+		ins = append(ins, engine.Insertion{Record: rec, Priority: priorityLevel(p.norm.Priority), Timeout: p.norm.Timeout,
+			Queue: engine.QueueFor(p.lang, p.norm.Agent)})
+	}
+	if err := c.eng.InsertMany(ctx, ins); err != nil {
+		release()
+		if errors.Is(err, store.ErrDuplicateKey) {
+			return nil, errLostKeyRace
+		}
+		return nil, fmt.Errorf("recording task: %w", err)
+	}
+	return ids, nil
+}
+
+// prepare checks and fills every request of a batch, before anything is
+// created.
+func (c *Client) prepare(rs []Request, src files) ([]pending, error) {
 	ps := make([]pending, len(rs))
 	for i, r := range rs {
-		norm, lang, err := c.normalize(r)
+		norm, lang, err := c.normalize(r, src)
 		if err != nil {
 			if len(rs) > 1 {
 				return nil, fmt.Errorf("request %d of %d (module %s): %w", i+1, len(rs), r.Module, err)
@@ -84,14 +160,20 @@ func (c *Client) submitOnce(ctx context.Context, rs []Request) ([]string, error)
 		}
 		ps[i] = pending{norm, lang, requestHash(norm)}
 	}
-	ids := make([]string, len(rs))
+	return ps, nil
+}
+
+// assignIDs gives each request its task ID: the earlier task's when its
+// idempotency key names one with the same request, a new one otherwise.
+// fresh lists the requests that make a new task.
+func (c *Client) assignIDs(ctx context.Context, ps []pending) (ids []string, fresh []int, err error) {
+	ids = make([]string, len(ps))
 	byKey := map[string]int{} // first request with each key in this batch
-	var fresh []int           // requests that make a new task
 	for i, p := range ps {
 		if key := p.norm.IdempotencyKey; key != "" {
 			if j, ok := byKey[key]; ok {
 				if ps[j].hash != p.hash {
-					return nil, fmt.Errorf("%w: key %q is given to two different requests (%d and %d); use a key per request",
+					return nil, nil, fmt.Errorf("%w: key %q is given to two different requests (%d and %d); use a key per request",
 						ErrIdempotencyConflict, key, j+1, i+1)
 				}
 				continue // filled from j below
@@ -99,7 +181,7 @@ func (c *Client) submitOnce(ctx context.Context, rs []Request) ([]string, error)
 			byKey[key] = i
 			id, err := c.existing(ctx, key, p.hash)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if id != "" {
 				ids[i] = id
@@ -114,11 +196,14 @@ func (c *Client) submitOnce(ctx context.Context, rs []Request) ([]string, error)
 			ids[i] = ids[j]
 		}
 	}
-	if len(fresh) == 0 {
-		return ids, nil
-	}
+	return ids, fresh, nil
+}
 
-	// One snapshot per workspace, pinned under every new task's ID.
+// takeSnapshots takes one snapshot per workspace of the fresh requests,
+// pinned under each new task's ID and stored in the database (one tree for
+// the batch, for workers that do not see the workspace), and returns them
+// by request, with a release for when the tasks are not queued after all.
+func (c *Client) takeSnapshots(ctx context.Context, ps []pending, ids []string, fresh []int) ([]workspace.Snapshot, func(), error) {
 	byRoot := map[string][]int{}
 	var roots []string
 	for _, i := range fresh {
@@ -128,7 +213,7 @@ func (c *Client) submitOnce(ctx context.Context, rs []Request) ([]string, error)
 		}
 		byRoot[root] = append(byRoot[root], i)
 	}
-	snaps := make([]workspace.Snapshot, len(rs))
+	snaps := make([]workspace.Snapshot, len(ps))
 	var taken []workspace.Snapshot
 	release := func() {
 		for _, s := range taken {
@@ -144,33 +229,24 @@ func (c *Client) submitOnce(ctx context.Context, rs []Request) ([]string, error)
 		got, err := workspace.TakeMany(ctx, root, snapIDs)
 		if err != nil {
 			release()
-			return nil, fmt.Errorf("snapshotting workspace %s: %w", root, err)
+			return nil, nil, fmt.Errorf("snapshotting workspace %s: %w", root, err)
 		}
 		taken = append(taken, got...)
+		stored, _, err := got[0].Store(ctx, c.snaps)
+		if errors.Is(err, snapstore.ErrTooLarge) {
+			release()
+			return nil, nil, fmt.Errorf("%w: workspace %s: %v", ErrInvalidRequest, root, err)
+		}
+		if err != nil {
+			release()
+			return nil, nil, fmt.Errorf("storing the snapshot of workspace %s: %w", root, err)
+		}
 		for k, i := range idx {
+			got[k].Tree = stored.Tree
 			snaps[i] = got[k]
 		}
 	}
-
-	now := time.Now()
-	ins := make([]engine.Insertion, 0, len(fresh))
-	for _, i := range fresh {
-		p := ps[i]
-		snapJSON, _ := json.Marshal(snaps[i])
-		rec := &store.Record{
-			ID: ids[i], IdempotencyKey: p.norm.IdempotencyKey, RequestHash: p.hash, Request: p.norm, Snapshot: snapJSON,
-			Language: p.lang, State: task.StateQueued, MaxAttempts: p.norm.MaxAttempts, CreatedAt: now,
-		}
-		ins = append(ins, engine.Insertion{Record: rec, Priority: priorityLevel(p.norm.Priority), Timeout: p.norm.Timeout})
-	}
-	if err := c.eng.InsertMany(ctx, ins); err != nil {
-		release()
-		if errors.Is(err, store.ErrDuplicateKey) {
-			return nil, errLostKeyRace
-		}
-		return nil, fmt.Errorf("recording task: %w", err)
-	}
-	return ids, nil
+	return snaps, release, nil
 }
 
 // existing returns the task already submitted under key, or an error when
@@ -189,13 +265,25 @@ func (c *Client) existing(ctx context.Context, key, hash string) (string, error)
 	return rec.ID, nil
 }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+// normalize checks r and fills every default, so that the stored request
+// says exactly what will run. It returns the module's language.
+func (c *Client) normalize(r Request, src files) (Request, string, error) {
+	r, lang, err := src.resolvePaths(r)
+	if err != nil {
+		return r, "", err
+	}
+	if err := fillDefaults(&r); err != nil {
+		return r, "", err
+	}
+	if err := c.chooseAgent(&r, lang); err != nil {
+		return r, "", err
+	}
+	return r, lang, nil
 }
 
-// normalize checks r and fills every default, so that the stored request
-// says exactly what will run.
-func (c *Client) normalize(r Request) (Request, string, error) {
+// resolvePaths makes r's workspace its repository's root and its module and
+// output paths relative to it, and checks them by the language rules.
+func (c *Client) resolvePaths(r Request) (Request, string, error) {
 	// Relative paths are relative to the workspace the caller named (or the
 	// working directory), which may sit below the repository's root.
 	base := r.Workspace
@@ -204,98 +292,108 @@ func (c *Client) normalize(r Request) (Request, string, error) {
 	}
 	base, err := filepath.Abs(base)
 	if err != nil {
-		return r, "", invalid("workspace %s: %v", r.Workspace, err)
+		return r, "", fieldError("Request.Workspace", "%s: %v", r.Workspace, err)
 	}
 	if fi, err := os.Stat(base); err != nil || !fi.IsDir() {
-		return r, "", invalid("workspace %s is not an existing folder; pass one with --workspace", base)
+		return r, "", fieldError("Request.Workspace", "%s is not an existing folder; name an existing one, or none for the working directory", base)
 	}
 	root, err := workspace.Root(base)
 	if err != nil {
-		return r, "", invalid("workspace %s: %v", base, err)
+		return r, "", fieldError("Request.Workspace", "%s: %v", base, err)
 	}
 	r.Workspace = root
+	return resolveModule(r, os.DirFS(root), base, func(p string) (string, error) { return workspace.Resolve(root, p) })
+}
+
+// resolveModule makes r's module and output paths, relative to base or
+// absolute, relative to the workspace's root with resolve, and checks them
+// by the language rules against ws, the workspace's files.
+func resolveModule(r Request, ws fs.FS, base string, resolve func(p string) (string, error)) (Request, string, error) {
 	if r.Module == "" {
-		return r, "", invalid("no module given; name the file or Go package to cover with --module")
+		return r, "", fieldError("Request.Module", "no module given; name the file or Go package to cover")
 	}
-	mod, err := workspace.Resolve(root, under(base, r.Module))
+	mod, err := resolve(under(base, r.Module))
 	if err != nil {
-		return r, "", invalid("module %s: %v", r.Module, err)
+		return r, "", fieldError("Request.Module", "%s: %v", r.Module, err)
 	}
-	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(mod))); err != nil {
-		return r, "", invalid("module %s does not exist in %s; give a path relative to the workspace or working directory", r.Module, base)
+	if _, err := fs.Stat(ws, mod); err != nil {
+		return r, "", fieldError("Request.Module", "%s does not exist in %s; give a path relative to the workspace or working directory", r.Module, base)
 	}
 	r.Module = mod
-	lang, err := verify.Language(root, mod)
+	lang, err := verify.Language(ws, mod)
 	if err != nil {
-		return r, "", invalid("module %s: %v", mod, err)
+		return r, "", fieldError("Request.Module", "%s: %v", mod, err)
 	}
 	if r.Output == "" {
-		if r.Output, err = verify.DefaultOutput(root, mod); err != nil {
-			return r, "", invalid("module %s: %v", mod, err)
+		if r.Output, err = verify.DefaultOutput(ws, mod); err != nil {
+			return r, "", fieldError("Request.Module", "%s: %v", mod, err)
 		}
-	} else {
-		if r.Output, err = workspace.Resolve(root, under(base, r.Output)); err != nil {
-			return r, "", invalid("output %s: %v", r.Output, err)
-		}
-		if !verify.IsTestFile(lang, r.Output) {
-			return r, "", invalid("output %s is not a %s test file name (Go: *_test.go; Python: test_*.py)", r.Output, lang)
-		}
+		return r, lang, nil
 	}
-	if r.Coverage == nil {
-		r.Coverage = Coverage(DefaultCoverage)
-	} else if *r.Coverage < 0 || *r.Coverage > 100 {
-		return r, "", invalid("coverage %g is outside 0..100; give a percentage such as --coverage 80", *r.Coverage)
+	if r.Output, err = resolve(under(base, r.Output)); err != nil {
+		return r, "", fieldError("Request.Output", "%s: %v", r.Output, err)
 	}
-	if err := c.chooseAgent(&r, lang); err != nil {
-		return r, "", err
-	}
-	switch r.Priority {
-	case "":
-		r.Priority = PriorityNormal
-	case PriorityCritical, PriorityHigh, PriorityNormal, PriorityLow:
-	default:
-		return r, "", invalid("priority %q is not one of low, normal, high, critical", r.Priority)
-	}
-	switch r.Apply {
-	case "":
-		r.Apply = ApplyImproved
-	case ApplyNever, ApplySuccess, ApplyImproved:
-	default:
-		return r, "", invalid("apply %q is not one of never, success, improved", r.Apply)
-	}
-	if r.Timeout == 0 {
-		r.Timeout = DefaultTimeout
-	}
-	if r.Timeout < 0 || r.Timeout > engine.MaxTaskTimeout {
-		return r, "", invalid("timeout %s is outside (0, %s]", r.Timeout, engine.MaxTaskTimeout)
-	}
-	var bad []string
-	r.MaxAttempts = orDefault(r.MaxAttempts, DefaultMaxAttempts, 1, 10, "max attempts", &bad)
-	r.MaxRounds = orDefault(r.MaxRounds, DefaultMaxRounds, 1, 20, "max rounds", &bad)
-	r.Runs = orDefault(r.Runs, DefaultRuns, 1, 50, "runs", &bad)
-	if len(bad) > 0 {
-		return r, "", invalid("%s", strings.Join(bad, "; "))
-	}
-	if r.BudgetUSD < 0 {
-		return r, "", invalid("budget %g USD is negative; give a positive amount or 0 for the agent's default", r.BudgetUSD)
-	}
-	if r.TestTimeout == 0 {
-		r.TestTimeout = DefaultTestTimeout
-	}
-	if r.TestTimeout < 0 {
-		return r, "", invalid("test timeout %s is negative", r.TestTimeout)
+	if err := verify.CheckOutput(lang, r.Output); err != nil {
+		return r, "", fieldError("Request.Output", "%v", err)
 	}
 	return r, lang, nil
 }
 
-func orDefault(v, def, lo, hi int, name string, bad *[]string) int {
-	if v == 0 {
-		return def
+// fillDefaults fills r's fields left zero with the defaults and checks the
+// others are in range.
+func fillDefaults(r *Request) error {
+	if r.Coverage == nil {
+		r.Coverage = Coverage(DefaultCoverage)
+	} else if c := *r.Coverage; !(c >= 0 && c <= 100) { // NaN fails every comparison
+		return fieldError("Request.Coverage", "coverage %g is outside 0..100; give a percentage such as 80", c)
 	}
-	if v < lo || v > hi {
-		*bad = append(*bad, fmt.Sprintf("%s %d is outside %d..%d", name, v, lo, hi))
+	switch r.Priority {
+	case "":
+		r.Priority = DefaultPriority
+	case PriorityCritical, PriorityHigh, PriorityNormal, PriorityLow:
+	default:
+		return fieldError("Request.Priority", "%q is not one of low, normal, high, critical", r.Priority)
 	}
-	return v
+	switch r.Apply {
+	case "":
+		r.Apply = DefaultApply
+	case ApplyNever, ApplySuccess, ApplyImproved:
+	default:
+		return fieldError("Request.Apply", "%q is not one of never, success, improved", r.Apply)
+	}
+	if r.Timeout == 0 {
+		r.Timeout = DefaultTimeout
+	}
+	if r.Timeout < MinTimeout || r.Timeout > engine.MaxTaskTimeout {
+		return fieldError("Request.Timeout", "timeout %s is outside %s..%s; give one like 30m, or none for the default %s",
+			r.Timeout, MinTimeout, engine.MaxTaskTimeout, DefaultTimeout)
+	}
+	for _, n := range []struct {
+		field   string
+		v       *int
+		def, hi int
+	}{
+		{"Request.MaxAttempts", &r.MaxAttempts, DefaultMaxAttempts, 10},
+		{"Request.MaxRounds", &r.MaxRounds, DefaultMaxRounds, 20},
+		{"Request.Runs", &r.Runs, DefaultRuns, 50},
+	} {
+		if *n.v == 0 {
+			*n.v = n.def
+		} else if *n.v < 1 || *n.v > n.hi {
+			return fieldError(n.field, "%d is outside 1..%d; give one in that range, or none for the default %d", *n.v, n.hi, n.def)
+		}
+	}
+	if b := r.BudgetUSD; !(b >= 0) || math.IsInf(b, 1) { // NaN fails every comparison
+		return fieldError("Request.BudgetUSD", "budget %g USD is not a usable amount; give a positive amount or 0 for the agent's default", b)
+	}
+	if r.TestTimeout == 0 {
+		r.TestTimeout = DefaultTestTimeout
+	}
+	if r.TestTimeout < MinTimeout {
+		return fieldError("Request.TestTimeout", "test timeout %s is below the minimum of %s; give one like 5m, or none for the default %s",
+			r.TestTimeout, MinTimeout, DefaultTestTimeout)
+	}
+	return nil
 }
 
 // chooseAgent fills r.Agent and checks that it exists, serves the language
@@ -318,20 +416,52 @@ func (c *Client) chooseAgent(r *Request, lang string) error {
 				serve = append(serve, n)
 			}
 		}
-		return invalid("no default agent serves %s modules; choose one with --agent (%s): exec runs the command in HANDOFF_EXEC_COMMAND, openhands talks to the server at OPENHANDS_URL",
+		return fieldError("Request.Agent", "no default agent serves %s modules; choose one (%s): exec runs the command in HANDOFF_EXEC_COMMAND, llm asks the model at LLM_BASE_URL, openhands talks to the server at OPENHANDS_URL",
 			lang, strings.Join(serve, ", "))
 	}
 	a, ok := c.agents[r.Agent]
 	if !ok {
-		return invalid("unknown agent %q; known agents: %s", r.Agent, strings.Join(c.AgentNames(), ", "))
+		return fieldError("Request.Agent", "unknown agent %q; known agents: %s", r.Agent, strings.Join(c.AgentNames(), ", "))
+	}
+	if len(r.AgentSettings) > 0 {
+		ca, ok := a.(agent.Configurable)
+		if !ok {
+			return fieldError("Request.AgentSettings", "agent %s takes no settings; leave them empty", r.Agent)
+		}
+		var err error
+		if a, err = ca.WithSettings(r.AgentSettings); err != nil {
+			return fieldError("Request.Agent", "agent %s: %v", r.Agent, err)
+		}
 	}
 	if !slices.Contains(a.Languages(), lang) {
-		return invalid("agent %s does not serve %s modules (it serves %s)", r.Agent, lang, strings.Join(a.Languages(), ", "))
+		return fieldError("Request.Agent", "agent %s does not serve %s modules (it serves %s)", r.Agent, lang, strings.Join(a.Languages(), ", "))
 	}
 	if ch, ok := a.(agent.Checker); ok {
 		if err := ch.Check(); err != nil {
-			return invalid("agent %s is not ready: %v", r.Agent, err)
+			return fieldError("Request.Agent", "agent %s is not ready: %v", r.Agent, err)
 		}
+	}
+	return settle(r, a)
+}
+
+// settle writes into r the settings the task travels with and fingerprints
+// of the secrets its agent uses here, so that whichever worker takes the
+// task runs it as it was asked, and knows whether it holds the submitter's
+// secrets. An agent that is not agent.Configurable runs with the worker's
+// own configuration, as before.
+func settle(r *Request, a agent.Agent) error {
+	r.AgentSecrets = nil
+	ca, ok := a.(agent.Configurable)
+	if !ok {
+		return nil
+	}
+	raw, err := ca.Settings()
+	if err != nil {
+		return fieldError("Request.Agent", "agent %s: %v", r.Agent, err)
+	}
+	r.AgentSettings = raw
+	if secrets := ca.Secrets(); len(secrets) > 0 {
+		r.AgentSecrets = handofftype.NewSecretPrints(secrets)
 	}
 	return nil
 }
@@ -344,8 +474,14 @@ func under(base, p string) string {
 	return filepath.Join(base, filepath.FromSlash(p))
 }
 
+// requestHash identifies what a request asks for, for idempotency. The agent
+// settings count: the same key with another command line or server is
+// another request, which must not silently get the first one's task. The
+// secrets' prints do not: they are salted per submit, and a rotated API key
+// does not change the work asked for.
 func requestHash(r Request) string {
 	r.IdempotencyKey = ""
+	r.AgentSecrets = nil
 	b, _ := json.Marshal(r)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

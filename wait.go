@@ -3,11 +3,11 @@ package handoff
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/handoff-dev/handoff/handofftype"
+	"github.com/handoff-dev/handoff/internal/engine"
 	"github.com/handoff-dev/handoff/internal/store"
-	"github.com/handoff-dev/handoff/internal/task"
 )
 
 // WaitOptions bound a wait for a result.
@@ -17,18 +17,22 @@ type WaitOptions struct {
 	Timeout time.Duration
 	// PollInterval is how often the database is read for a task worked by
 	// another process. A task worked by this process wakes the waiter at
-	// once. Zero means one second.
+	// once, and on PostgreSQL so does one worked by any process (a
+	// notification): the poll is then only the fallback for a moment the
+	// notification was lost. Zero means one second.
 	PollInterval time.Duration
 }
 
-// Results waits for a task's final result. On timeout it returns an error
+// Wait waits for a task's final result. On timeout it returns an error
 // matching ErrWaitTimeout and the task keeps running.
-func (c *Client) Results(ctx context.Context, id string, w WaitOptions) (*Result, error) {
+func (c *Client) Wait(ctx context.Context, id string, w WaitOptions) (*Result, error) {
 	if w.PollInterval <= 0 {
 		w.PollInterval = time.Second
 	}
-	done, release := c.eng.Done(id) // before the first read, so no completion slips between
-	defer release()
+	id, err := c.resolve(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	var timeout <-chan time.Time
 	if w.Timeout > 0 {
 		t := time.NewTimer(w.Timeout)
@@ -38,41 +42,49 @@ func (c *Client) Results(ctx context.Context, id string, w WaitOptions) (*Result
 	tick := time.NewTicker(w.PollInterval)
 	defer tick.Stop()
 	for {
-		rec, err := c.get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if st := c.statusOf(rec); st.State.Final() {
-			return resultOf(rec, st.State), nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-timeout:
-			st := c.statusOf(rec)
-			return nil, fmt.Errorf("%w: task %s is %s after %s", ErrWaitTimeout, id, st.State, w.Timeout)
-		case <-done:
-			done = nil // read the final record; a nil channel never fires again
-		case <-tick.C:
+		if res, err := c.readOrWait(ctx, id, tick.C, timeout, w.Timeout); res != nil || err != nil {
+			return res, err
 		}
 	}
 }
 
-// resultOf returns the stored result, or one made from the record when the
-// task ended without a worker writing it (discarded or cancelled in the queue).
-func resultOf(rec *store.Record, state task.State) *Result {
-	if rec.Result != nil {
-		r := *rec.Result
-		r.Status = state
-		return &r
+// readOrWait reads the task once and returns its result if it is final;
+// otherwise it waits for a sign that it may be (the engine's signal, the
+// poll's tick) and returns nothing, or for the end of the wait, an error.
+func (c *Client) readOrWait(ctx context.Context, id string, tick, timeout <-chan time.Time, after time.Duration) (*Result, error) {
+	done, release := c.eng.Done(id) // before the read, so that no completion slips between
+	defer release()
+	rec, err := c.get(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	msg := rec.LastError
-	if msg == "" {
-		msg = strings.ToLower(string(state))
+	st := c.statusOf(rec)
+	if st.State.Final() {
+		return c.applyWaiting(ctx, rec, resultOf(rec, st.State))
 	}
-	return &Result{TaskID: rec.ID, Status: state, ModulePath: rec.Request.Module, OutputPath: rec.Request.Output,
-		Language: rec.Language, Error: msg, Attempts: rec.Attempt,
-		Agent: task.AgentInfo{Name: rec.Request.Agent, Model: rec.Request.Model}}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-timeout:
+		return nil, fmt.Errorf("%w: task %s is %s after %s", ErrWaitTimeout, id, st.State, after)
+	case <-done:
+	case <-tick:
+	}
+	return nil, nil
+}
+
+// resultOf returns the task's final result: the one its worker recorded,
+// or, for a task that ended without a worker writing one (discarded or
+// cancelled in the queue), one built from the record.
+func resultOf(rec *store.Record, state handofftype.State) *Result {
+	return engine.Result(rec, rec.Result, engine.Outcome{State: state})
+}
+
+// Results is the former name of Wait.
+//
+// Deprecated: use Wait. Results goes in the release after next.
+func (c *Client) Results(ctx context.Context, id string, w WaitOptions) (*Result, error) {
+	return c.Wait(ctx, id, w)
 }
 
 // Generate submits r and waits for its result: the blocking form.
@@ -81,5 +93,5 @@ func (c *Client) Generate(ctx context.Context, r Request, w WaitOptions) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	return c.Results(ctx, id, w)
+	return c.Wait(ctx, id, w)
 }
