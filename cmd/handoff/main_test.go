@@ -96,8 +96,15 @@ func (e *env) run(extra []string, args ...string) result {
 // SIGTERM at the end of the test.
 func (e *env) worker(extra ...string) *exec.Cmd {
 	e.t.Helper()
-	cmd := exec.Command(binary, "worker")
-	cmd.Dir = e.ws
+	return e.workerVia([]string{binary, "worker"}, e.ws, extra...)
+}
+
+// workerVia starts the worker with argv (a wrapper that ends by running
+// the worker) in dir.
+func (e *env) workerVia(argv []string, dir string, extra ...string) *exec.Cmd {
+	e.t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), e.vars...), extra...)
 	var logb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logb, &logb
@@ -233,32 +240,89 @@ func TestCancelKillsRunningAgent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
 	marks := t.TempDir()
-	script := `sleep 300 & echo $! > "$MARKS/child"; wait`
+	// The child is found by a marker in its argv: $! inside the agent's
+	// PID namespace is not the host's PID.
+	marker := fmt.Sprintf("handoff-cancel-child-%d", os.Getpid())
+	script := `sh -c 'sleep 300; :' ` + marker + ` & echo started > "$MARKS/child"; wait`
 	e.vars = append(e.vars, "MARKS="+marks, "HANDOFF_EXEC_ENV=MARKS", "HANDOFF_EXEC_COMMAND="+script)
 	sub := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
 	require.Equal(t, 0, sub.code, sub.stderr)
 	id := strings.TrimSpace(sub.stdout)
 	e.worker()
-	var child int
 	e.pollStatus(id, time.Minute, func(map[string]any) bool {
 		b, err := os.ReadFile(filepath.Join(marks, "child"))
-		if err != nil || len(bytes.TrimSpace(b)) == 0 {
-			return false
-		}
-		_, err = fmt.Sscan(string(b), &child)
-		return err == nil
+		return err == nil && len(bytes.TrimSpace(b)) > 0
 	})
-	c := e.run(nil, "cancel", id)
+	require.NotEmpty(t, testenv.Processes(marker))
+	c := e.run(nil, "cancel", id, "--wait", "2m") // the worker is another process; 2m is for a loaded machine
 	require.Equal(t, 0, c.code, c.stderr)
+	require.Contains(t, c.stderr, "cancel requested")
+	require.Equal(t, id+" CANCELLED\n", c.stdout, "cancel prints the final state")
 	st := e.pollStatus(id, 30*time.Second, func(st map[string]any) bool { return st["status"] == "CANCELLED" })
 	require.Equal(t, "CANCELLED", st["status"])
-	deadline := time.Now().Add(10 * time.Second)
-	for syscall.Kill(child, 0) == nil {
-		require.True(t, time.Now().Before(deadline), "the agent's child process %d survived the cancel", child)
-		time.Sleep(20 * time.Millisecond)
-	}
+	again := e.run(nil, "cancel", id, "--json")
+	require.Equal(t, 0, again.code, again.stderr)
+	require.Contains(t, again.stdout, `"status": "CANCELLED"`)
+	require.Contains(t, again.stdout, `"cancel_requested": false`, "a task already ended is not cancelled again")
+	testenv.NoProcesses(t, marker, 10*time.Second)
 	w := e.run(nil, "wait", id, "--json")
 	require.Equal(t, 1, w.code, "a cancelled task is not a success")
+}
+
+// TestPostgresCancelAndWaitWithoutPolling: on PostgreSQL a worker hears
+// of new tasks and of cancels by notification (its log says nothing of
+// poll-only mode), so a cancel from another process stops the agent at once
+// although the worker's heartbeat is ten minutes away, and a wait polling
+// once a minute returns as soon as the task is CANCELLED.
+func TestPostgresCancelAndWaitWithoutPolling(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testenv.PostgresSchema(t))
+	marks := t.TempDir()
+	e.vars = append(e.vars, "MARKS="+marks, "HANDOFF_EXEC_ENV=MARKS", "HANDOFF_HEARTBEAT_INTERVAL=10m",
+		"HANDOFF_HEARTBEAT_TIMEOUT=1h", `HANDOFF_EXEC_COMMAND=touch "$MARKS/started"; exec sleep 300`)
+	worker := exec.Command(binary, "worker")
+	worker.Dir = e.ws
+	worker.Env = append(os.Environ(), e.vars...)
+	var log testenv.Buffer
+	worker.Stdout, worker.Stderr = &log, &log
+	require.NoError(t, worker.Start())
+	t.Cleanup(func() {
+		_ = worker.Process.Signal(syscall.SIGTERM)
+		_ = worker.Wait()
+	})
+	sub := e.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
+	require.Equal(t, 0, sub.code, sub.stderr)
+	id := strings.TrimSpace(sub.stdout)
+	e.pollStatus(id, time.Minute, func(map[string]any) bool {
+		_, err := os.Stat(filepath.Join(marks, "started"))
+		return err == nil
+	})
+
+	wait := exec.Command(binary, "wait", id, "--poll-interval", "1m", "--wait-timeout", "5m", "--json")
+	wait.Dir = e.ws
+	wait.Env = append(os.Environ(), e.vars...)
+	var waitOut bytes.Buffer
+	wait.Stdout = &waitOut
+	require.NoError(t, wait.Start())
+	waited := make(chan error, 1)
+	go func() { waited <- wait.Wait() }()
+
+	asked := time.Now()
+	c := e.run(nil, "cancel", id, "--wait", "2m")
+	require.Equal(t, 0, c.code, c.stderr)
+	require.Equal(t, id+" CANCELLED\n", c.stdout)
+	// Process start-up on a loaded machine takes seconds at worst; the
+	// heartbeat that would tell the worker otherwise is 10 minutes away.
+	require.Less(t, time.Since(asked), time.Minute, "the cancel reached the worker by notification")
+	select {
+	case err := <-waited:
+		require.Error(t, err, "a cancelled task is not a success")
+		require.Contains(t, waitOut.String(), `"status": "CANCELLED"`)
+	case <-time.After(30 * time.Second): // generous for a loaded machine, and half the wait's poll interval
+		t.Fatalf("wait did not return within 30 s of the cancel (it polls once a minute)")
+	}
+	require.NotContains(t, log.String(), "poll only mode", "the worker listens for notifications")
+	require.Contains(t, log.String(), "River client started")
 }
 
 func TestWaitTimeoutLeavesTaskRunning(t *testing.T) {
@@ -275,7 +339,7 @@ func TestWaitTimeoutLeavesTaskRunning(t *testing.T) {
 
 	w := e.run(nil, "wait", id, "--wait-timeout", "300ms", "--poll-interval", "50ms")
 	require.Equal(t, 124, w.code, w.stderr)
-	require.Contains(t, w.stderr, "still running")
+	require.Contains(t, w.stderr, "wait timed out after 300ms; task "+id+" is still RUNNING")
 	require.Equal(t, "RUNNING", e.status(id)["status"], "a wait timeout leaves the task running")
 
 	write(t, filepath.Join(marks, "go"), "")
@@ -329,18 +393,21 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"no module", []string{"submit"}, "--module is required"},
 		{"missing module", []string{"submit", "--module", "nope.go"}, "does not exist"},
-		{"dotdot", []string{"submit", "--module", "../x.go"}, "module ../x.go"},
+		{"dotdot", []string{"submit", "--module", "../x.go"}, "--module: ../x.go"},
 		{"absolute elsewhere", []string{"submit", "--module", filepath.Join(outside, "x.go")}, "outside"},
 		{"symlink escape", []string{"submit", "--module", "escape/x.go"}, "escape"},
 		{"output outside", []string{"submit", "--module", "calc.go", "--output", "../calc_test.go"}, "output"},
 		{"output not a test file", []string{"submit", "--module", "calc.go", "--output", "calc2.go"}, "not a go test file"},
-		{"threshold", []string{"submit", "--module", "calc.go", "--coverage", "150"}, "outside 0..100"},
+		{"threshold", []string{"submit", "--module", "calc.go", "--coverage", "150"}, "--coverage: coverage 150 is outside 0..100"},
 		{"unknown agent", []string{"submit", "--module", "calc.go", "--agent", "gpt-genie"}, `unknown agent "gpt-genie"`},
-		{"bad priority", []string{"submit", "--module", "calc.go", "--priority", "urgent"}, "priority"},
+		{"bad priority", []string{"submit", "--module", "calc.go", "--priority", "urgent"}, `--priority: "urgent" is not one of`},
 		{"bad duration", []string{"submit", "--module", "calc.go", "--timeout", "soon"}, "not a duration"},
-		{"unknown task", []string{"status", "no-such-task"}, "task not found"},
-		{"unknown task wait", []string{"wait", "no-such-task"}, "task not found"},
+		{"unknown task, no database yet", []string{"status", "no-such-task"}, "no handoff database at"},
+		{"unknown task wait, no database yet", []string{"wait", "no-such-task"}, "no handoff database at"},
 		{"unknown flag", []string{"submit", "--modul", "calc.go"}, "unknown flag"},
+		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"misspelt command", []string{"stauts", "x"}, "did you mean status?"},
+		{"unknown global flag", []string{"--frob", "list"}, "unknown flag"},
 		{"missing argument", []string{"status"}, "one task ID"},
 	}
 	for _, c := range cases {
@@ -352,7 +419,7 @@ func TestBadInput(t *testing.T) {
 	py := e.run(nil, "submit", "--module", "tool.py")
 	require.Equal(t, 2, py.code)
 	require.Contains(t, py.stderr, "no default agent serves python modules")
-	require.Contains(t, py.stderr, "exec, openhands")
+	require.Contains(t, py.stderr, "exec, llm, openhands")
 	exec := e.run([]string{"HANDOFF_EXEC_COMMAND="}, "submit", "--module", "calc.go", "--agent", "exec")
 	require.Equal(t, 2, exec.code)
 	require.Contains(t, exec.stderr, "HANDOFF_EXEC_COMMAND")
@@ -386,12 +453,14 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func TestDefaultAgentIsBuiltinAndSaysSo(t *testing.T) {
+// TestDefaultAgentIsBuiltinQuietly: with no agent named, a Go module goes
+// to builtin, the documented default, without a notice saying so.
+func TestDefaultAgentIsBuiltinQuietly(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
 	r := e.run(nil, "submit", "--module", "calc.go")
 	require.Equal(t, 0, r.code, r.stderr)
-	require.Contains(t, r.stderr, "using builtin")
+	require.Empty(t, r.stderr, "the documented default needs no notice")
 	require.Equal(t, "builtin", e.status(strings.TrimSpace(r.stdout))["agent"])
 }
 
