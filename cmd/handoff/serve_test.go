@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"regexp"
@@ -459,4 +460,58 @@ func TestServeMetricsPublic(t *testing.T) {
 	require.Equal(t, 0.0, got[`handoff_workers_live`])
 	require.Contains(t, got, `handoff_tasks{state="RUNNING"}`)
 	require.Contains(t, got, "process_resident_memory_bytes")
+}
+
+// TestServeStopEndsLongPolls: a result wait in flight when the server is
+// told to stop ends at once with 503 and Retry-After, which clients
+// retry, and the server exits without using up its grace: the wait does
+// not outlive the shutdown and meet a closed database (a 500 the client
+// would not retry).
+func TestServeStopEndsLongPolls(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	r := e.run(nil, "token", "create", "--name", "ci", "--scope", "submit,read")
+	require.Equal(t, 0, r.code, r.stderr)
+	token := strings.TrimSpace(r.stdout)
+	s := e.serveWith([]string{"--addr", "127.0.0.1:0", "--grace", "2m"})
+	client := &env{t: t, ws: e.ws, vars: []string{"HANDOFF_SERVER=" + s.url, "HANDOFF_TOKEN=" + token, "HANDOFF_EXEC_COMMAND=" + goodTests}}
+	r = client.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
+	require.Equal(t, 0, r.code, r.stderr)
+	id := strings.TrimSpace(r.stdout)
+
+	// No worker runs: the task stays queued and the wait lasts.
+	req, err := http.NewRequest(http.MethodGet, s.url+"/v1/tasks/"+id+"/result?wait=90s", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	sent := make(chan struct{})
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { close(sent) },
+	}))
+	type answer struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		got <- answer{resp, err}
+	}()
+	<-sent
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	a := <-got
+	require.NoError(t, a.err)
+	defer a.resp.Body.Close()
+	body, _ := io.ReadAll(a.resp.Body)
+	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode, "%s\n%s", body, s.logged())
+	require.Equal(t, "1", a.resp.Header.Get("Retry-After"))
+	require.Contains(t, string(body), "the server is stopping")
+
+	exited := make(chan error, 1)
+	go func() { exited <- s.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		require.NoError(t, err, s.logged())
+	case <-time.After(time.Minute):
+		t.Fatalf("handoff serve still runs a minute after SIGTERM, its grace 2m:\n%s", s.logged())
+	}
 }

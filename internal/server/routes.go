@@ -264,8 +264,16 @@ func (s *Server) routes() {
 			}
 			wait = min(d, MaxWait)
 		}
-		// A wait of zero still reads the task once.
+		// A wait of zero still reads the task once. A server that stops
+		// ends the wait: the client asks again, of it or its successor.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(s.stopped, cancel)()
 		res, err := s.c.Wait(ctx, in.ID, handoff.WaitOptions{Timeout: max(wait, time.Millisecond), PollInterval: 500 * time.Millisecond})
+		if err != nil && s.stopped.Err() != nil {
+			return nil, huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("the server is stopping; ask again"),
+				http.Header{"Retry-After": []string{"1"}})
+		}
 		if errors.Is(err, handoff.ErrWaitTimeout) {
 			st, err := s.c.Status(ctx, in.ID)
 			if err != nil {

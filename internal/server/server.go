@@ -69,6 +69,7 @@ type Server struct {
 	metrics *metrics
 	feed    *feed
 	stop    context.CancelFunc
+	stopped context.Context // done once Close is called
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter // by token ID
@@ -94,7 +95,7 @@ func New(cfg Config) *Server {
 		logger: cfg.Logger, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}}
 	s.metrics = newMetrics(s)
 	ctx, stop := context.WithCancel(context.Background())
-	s.stop = stop
+	s.stop, s.stopped = stop, ctx
 	s.feed = s.startFeed(ctx)
 	hc := huma.DefaultConfig("handoff", cfg.Version)
 	hc.Info.Description = "Hand unit-test generation to coding agents: upload a workspace, submit tasks, collect verified tests."
@@ -128,7 +129,9 @@ func New(cfg Config) *Server {
 }
 
 // Close stops the server's feed of task changes, ending its event
-// streams. Call it after http.Server.Shutdown.
+// streams, and ends the result waits in flight with 503, which clients
+// retry: register it with http.Server.RegisterOnShutdown, so that no
+// request outlives the shutdown's grace and meets a closed database.
 func (s *Server) Close() { s.stop() }
 
 // OpenAPI is the API's OpenAPI document.
