@@ -37,6 +37,7 @@ type candidate struct {
 	stable bool                    // the reversed run saw the same outcome
 	doc    bool                    // its arguments are the examples of the function's doc comment
 	twice  bool                    // the same call is made once before the one asserted
+	kills  []int                   // the code mutants under which its outcome changes
 }
 
 // explorer makes candidate calls: first from the pools, then by mutating
@@ -385,38 +386,44 @@ func (e *explorer) mutants(t *target, n int) []*candidate {
 	}
 	var out []*candidate
 	for tries := 0; len(out) < n && tries < 4*n; tries++ {
-		parent := parents[e.rng.IntN(len(parents))]
-		args := append([]*value(nil), parent.args...)
-		if i, j := e.rng.IntN(len(args)), e.rng.IntN(len(args)); i != j && e.rng.IntN(4) == 0 &&
-			types.Identical(args[i].typ, args[j].typ) {
-			// Equal arguments, then maybe one changed: the way into the
-			// deeper branches of comparisons.
-			args[j] = args[i]
-			if e.rng.IntN(2) == 0 {
-				args[j] = e.mutate(args[j])
-			}
-			if c := e.add(t, args); c != nil {
-				out = append(out, c)
-			}
-			continue
-		}
-		twice := parent.twice
-		if twiceCalls(t) && e.rng.IntN(8) == 0 {
-			twice = !twice
-		} else {
-			for k := 1 + e.rng.IntN(2); k > 0; k-- {
-				i := e.rng.IntN(len(args))
-				args[i] = e.mutate(args[i])
-				if t.params[i].recv && args[i].kind == proberuntime.HpKindZero && !isComposite(args[i].typ) {
-					args[i] = parent.args[i]
-				}
-			}
-		}
-		if c := e.addCall(t, args, twice); c != nil {
+		if c := e.child(parents[e.rng.IntN(len(parents))]); c != nil {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// child makes a call of parent's target from parent's arguments, one or two
+// of them changed or two made equal; nil when that call was made before.
+func (e *explorer) child(parent *candidate) *candidate {
+	t := parent.t
+	args := append([]*value(nil), parent.args...)
+	if len(args) == 0 {
+		return nil
+	}
+	if i, j := e.rng.IntN(len(args)), e.rng.IntN(len(args)); i != j && e.rng.IntN(4) == 0 &&
+		types.Identical(args[i].typ, args[j].typ) {
+		// Equal arguments, then maybe one changed: the way into the
+		// deeper branches of comparisons.
+		args[j] = args[i]
+		if e.rng.IntN(2) == 0 {
+			args[j] = e.mutate(args[j])
+		}
+		return e.add(t, args)
+	}
+	twice := parent.twice
+	if twiceCalls(t) && e.rng.IntN(8) == 0 {
+		twice = !twice
+	} else {
+		for k := 1 + e.rng.IntN(2); k > 0; k-- {
+			i := e.rng.IntN(len(args))
+			args[i] = e.mutate(args[i])
+			if t.params[i].recv && args[i].kind == proberuntime.HpKindZero && !isComposite(args[i].typ) {
+				args[i] = parent.args[i]
+			}
+		}
+	}
+	return e.addCall(t, args, twice)
 }
 
 // admit adds a stable call to its target's corpus when it reached blocks

@@ -21,7 +21,7 @@ const exploreShare = 0.6
 
 // maxStaleRounds ends exploration after that many rounds in a row that
 // reached no new statement.
-const maxStaleRounds = 10
+const maxStaleRounds = 5
 
 // maxCheckRounds bounds how often the file is re-checked after dropping
 // cases that failed.
@@ -45,6 +45,8 @@ type generation struct {
 	coveredN    int
 	rounds      int
 	lastGain    int // statements first reached by the last batch
+	mutants     int // code mutants tried (see killMutants)
+	toldApart   int // of them, those some call's outcome changed under
 	budgetHit   bool
 	written     []string // the test functions of the file written
 }
@@ -84,7 +86,16 @@ func (g *generation) run(parent context.Context) (*agent.Report, error) {
 	if len(g.active) == 0 {
 		return g.report(nil, nil, nil), nil
 	}
-	p, err := newProbe(ctx, g.m, tt, ft, g.gocache, g.cfg.CallTimeout, g.log)
+	gen := probeSource(g.m, tt, ft)
+	// One probe serves exploration and the mutation step: the code
+	// mutants are compiled in, each off unless a call names it.
+	srcs, muts := schemata(g.m)
+	p, err := newProbe(ctx, g.m, gen, g.gocache, g.cfg.CallTimeout, g.log, srcs)
+	if err != nil && len(srcs) > 0 && ctx.Err() == nil {
+		fmt.Fprintf(g.log, "the probe with code mutants did not build, so there is no mutation step: %v\n", err)
+		muts = nil
+		p, err = newProbe(ctx, g.m, gen, g.gocache, g.cfg.CallTimeout, g.log, nil)
+	}
 	if err != nil {
 		return nil, g.budgetErr(parent, err, "building the probe")
 	}
@@ -92,7 +103,7 @@ func (g *generation) run(parent context.Context) (*agent.Report, error) {
 	if err := g.explore(ctx, parent, p, ex); err != nil {
 		return nil, err
 	}
-	plans, check, err := g.write(ctx, parent, p, ex)
+	plans, check, err := g.write(ctx, parent, p, ex, muts)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +274,7 @@ func (g *generation) runBatch(ctx context.Context, p *probe, ex *explorer, batch
 
 // write selects the cases, renders the file, checks it and drops what
 // failed, and writes it to the output path.
-func (g *generation) write(ctx, parent context.Context, p *probe, ex *explorer) ([]*plan, *checkResult, error) {
+func (g *generation) write(ctx, parent context.Context, p *probe, ex *explorer, muts []codeMutant) ([]*plan, *checkResult, error) {
 	dropped := droppedTests(g.task.Feedback)
 	excluded := dropped.cases
 	if err := g.shrink(ctx, p, ex, excluded); err != nil {
@@ -271,6 +282,12 @@ func (g *generation) write(ctx, parent context.Context, p *probe, ex *explorer) 
 			return nil, nil, parent.Err()
 		}
 		fmt.Fprintf(g.log, "shrinking stopped: %v\n", err)
+	}
+	if err := g.killMutants(ctx, p, ex, muts); err != nil {
+		if parent.Err() != nil {
+			return nil, nil, parent.Err()
+		}
+		fmt.Fprintf(g.log, "mutation step skipped: %v\n", err)
 	}
 	var plans []*plan
 	var src []byte
@@ -431,6 +448,10 @@ func (g *generation) report(p *probe, plans []*plan, check *checkResult) *agent.
 		"duration_ms":      elapsed.Milliseconds(),
 		"budget_exhausted": g.budgetHit,
 		"added_tests":      g.added(),
+	}
+	if g.mutants > 0 {
+		details["mutants"] = g.mutants
+		details["mutants_told_apart"] = g.toldApart
 	}
 	var sum strings.Builder
 	fmt.Fprintf(&sum, "Probed %d calls of %d of %d exported functions", len(g.cands), len(g.active), len(g.targets))

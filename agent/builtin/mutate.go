@@ -122,6 +122,12 @@ func (e *explorer) mutateInt(v *value, b *types.Basic) *value {
 			n.Set(e.pools.lits.ints[e.rng.IntN(len(e.pools.lits.ints))])
 		}
 	}
+	return intValue(v, n, b)
+}
+
+// intValue is n as a value of v's integer type, or v when n is out of its
+// range.
+func intValue(v *value, n *big.Int, b *types.Basic) *value {
 	lo, hi := intRange(b)
 	if n.Cmp(lo) < 0 || n.Cmp(hi) > 0 {
 		return v

@@ -94,6 +94,28 @@ func TestMutationScore(t *testing.T) {
 	}
 }
 
+// TestBoundariesPinned: the generated tests catch every operator changed
+// into its neighbour in a file of comparisons (>= into >, < into <=, + into
+// -), whose cases must include equal operands and one-off values, not only
+// the calls that reach each statement.
+func TestBoundariesPinned(t *testing.T) {
+	t.Parallel()
+	dir := copyModule(t, filepath.Join("testdata", "boundary"), "example.com/boundary")
+	task, _ := newTask(dir, "boundary.go", "boundary_test.go")
+	rep, _, _ := generate(t, builtin.Config{}, task)
+	require.Positive(t, rep.Details["mutants_told_apart"], "the report counts the mutants the calls told apart")
+	orig, err := os.ReadFile(filepath.Join(dir, "boundary.go"))
+	require.NoError(t, err)
+	muts := operatorMutants(t, orig)
+	require.Len(t, muts, 7)
+	for _, mu := range muts {
+		src := append(append(append([]byte(nil), orig[:mu.off]...), mu.to...), orig[mu.off+len(mu.from):]...)
+		killed, ok := runWithMutant(t, dir, "boundary.go", src)
+		require.True(t, ok, "the mutant %s -> %s at %d builds", mu.from, mu.to, mu.off)
+		require.True(t, killed, "the generated tests miss %s turned into %s at byte %d:\n%s", mu.from, mu.to, mu.off, task.Log)
+	}
+}
+
 // mutant replaces the operator from at byte offset off by to.
 type mutant struct {
 	off      int

@@ -49,6 +49,14 @@ func (p *probe) runBoth(ctx context.Context, cases []*proberuntime.HpCase) (fwd,
 // run runs a batch of cases in one probe process, restarting it after a
 // case that ended it, and returns the outcome of every case by ID.
 func (p *probe) run(ctx context.Context, cases []*proberuntime.HpCase, name string) (map[int]*proberuntime.HpOutcome, error) {
+	return p.runCases(ctx, cases, name, p.callTimeout, maxRestarts, nil)
+}
+
+// runCases is run with a time limit per call, a bound on restarts, and
+// resume, which, given the index of the case that ended the process, says
+// where to start again (nil: the case after it).
+func (p *probe) runCases(ctx context.Context, cases []*proberuntime.HpCase, name string, callTimeout time.Duration,
+	maxRestarts int, resume func(ended int) int) (map[int]*proberuntime.HpOutcome, error) {
 	in := filepath.Join(p.dir, "in-"+name+".json")
 	out := filepath.Join(p.dir, "out-"+name+".jsonl")
 	data, err := json.Marshal(cases)
@@ -77,11 +85,11 @@ func (p *probe) run(ctx context.Context, cases []*proberuntime.HpCase, name stri
 				proberuntime.HpEnvIn + "=" + in,
 				proberuntime.HpEnvOut + "=" + out,
 				proberuntime.HpEnvFrom + "=" + strconv.Itoa(from),
-				proberuntime.HpEnvTimeout + "=" + strconv.FormatInt(p.callTimeout.Milliseconds(), 10),
+				proberuntime.HpEnvTimeout + "=" + strconv.FormatInt(callTimeout.Milliseconds(), 10),
 				proberuntime.HpEnvChdir + "=" + p.m.dir,
 			},
 			Stderr:  &limitedBuffer{buf: &stderr, max: 16 << 10},
-			Timeout: time.Duration(len(cases)-from)*p.callTimeout + time.Minute,
+			Timeout: time.Duration(len(cases)-from)*callTimeout + time.Minute,
 			Isolate: true,
 			// As in verification, the task directory is the one place
 			// the code under test may write; functions that do I/O are
@@ -104,6 +112,15 @@ func (p *probe) run(ctx context.Context, cases []*proberuntime.HpCase, name stri
 		if next == len(cases) {
 			break
 		}
+		if res.ExitCode == proberuntime.HpExitTimeout && next > from && results[cases[next-1].ID].Status == proberuntime.HpStatusTimeout {
+			// The probe stopped after the call that timed out, whose
+			// outcome it wrote; the case at next has not run.
+			from = next
+			if resume != nil {
+				from = resume(next - 1)
+			}
+			continue
+		}
 		// The case at next ended the process without an outcome.
 		detail := "the probe process ended during this call"
 		if res.TimedOut {
@@ -114,6 +131,9 @@ func (p *probe) run(ctx context.Context, cases []*proberuntime.HpCase, name stri
 		}
 		results[cases[next].ID] = &proberuntime.HpOutcome{ID: cases[next].ID, Status: statusCrashed, Detail: detail}
 		from = next + 1
+		if resume != nil {
+			from = resume(next)
+		}
 	}
 	return results, nil
 }

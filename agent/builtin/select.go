@@ -12,6 +12,10 @@ import (
 // coverage cases did not show.
 const maxOutcomeExtras = 3
 
+// maxKillExtras bounds the cases added per target for code mutants no other
+// chosen case tells apart.
+const maxKillExtras = 4
+
 // plan is what the test file will hold for one target.
 type plan struct {
 	t     *target
@@ -163,7 +167,9 @@ func (s *selector) take(c *candidate, covered map[int]bool) {
 //     covered (helpers reached through several functions);
 //  3. then, per target, the smallest case of each outcome not yet shown
 //     (an error, a panic, true and false, negative, zero and positive),
-//     and the example its doc comment gives.
+//     and the example its doc comment gives;
+//  4. then, per target, the cases whose outcome changes under the most code
+//     mutants (see killMutants) that no chosen case tells apart.
 //
 // Smaller inputs win ties, so the file reads simply. At most maxCases
 // cases per target. own gives the blocks inside each target's body;
@@ -177,6 +183,7 @@ func selectCases(targets []*target, cands []*candidate, weights []int, own map[*
 	}
 	plans := map[*target]*plan{}
 	opts := map[*target][]option{}
+	full := map[*target][]option{} // opts before distinctOptions
 	var all []option
 	for _, t := range targets {
 		p := &plan{t: t, post: postArgs(t, byTarget[t])}
@@ -204,6 +211,7 @@ func selectCases(targets []*target, cands []*candidate, weights []int, own map[*
 			opts[t] = append(opts[t], option{c: c, name: name, size: size})
 		}
 		sort.SliceStable(opts[t], func(i, j int) bool { return opts[t][i].size < opts[t][j].size })
+		full[t] = opts[t]
 		opts[t] = distinctOptions(opts[t])
 		all = append(all, opts[t]...)
 	}
@@ -237,10 +245,44 @@ func selectCases(targets []*target, cands []*candidate, weights []int, own map[*
 			}
 		}
 	}
+	killed := map[int]bool{}
+	for c := range s.chosen {
+		for _, k := range c.kills {
+			killed[k] = true
+		}
+	}
+	for _, t := range targets {
+		for extras := 0; extras < maxKillExtras && s.count[t] < maxCases; extras++ {
+			var best *option
+			bestGain := 0
+			for i := range full[t] {
+				o := &full[t][i]
+				if s.chosen[o.c] {
+					continue
+				}
+				g := 0
+				for _, k := range o.c.kills {
+					if !killed[k] {
+						g++
+					}
+				}
+				if g > bestGain {
+					best, bestGain = o, g
+				}
+			}
+			if best == nil {
+				break
+			}
+			s.take(best.c, covered)
+			for _, k := range best.c.kills {
+				killed[k] = true
+			}
+		}
+	}
 	var out []*plan
 	for _, t := range targets {
 		p := plans[t]
-		for _, o := range opts[t] {
+		for _, o := range full[t] {
 			if s.chosen[o.c] {
 				p.cases = append(p.cases, o.c)
 				p.names = append(p.names, o.name)

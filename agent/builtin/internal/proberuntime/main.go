@@ -23,6 +23,21 @@ const (
 // did not return in time.
 const HpExitTimeout = 3
 
+// HpMutant is the code mutant the current call runs under; zero runs the
+// package as written. A mutant probe's package files guard each small
+// change of their code (< for <=, + for -) with HpMutant == its number.
+var HpMutant int
+
+// HpShift is the shift count a mutated a+b writes as
+// a + b - ((b << 1) << HpShift(k)): 0 under mutant k, which turns the sum
+// into a-b, and otherwise a count that shifts every bit out.
+func HpShift(k int) uint {
+	if HpMutant == k {
+		return 0
+	}
+	return 255
+}
+
 // HpMain runs the cases named by the environment and exits the process with
 // a non-zero code only when a call timed out or the probe itself failed.
 func HpMain(c HpConfig) {
@@ -84,6 +99,7 @@ func hpRunLimited(c HpConfig, b *hpBuilder, cs *HpCase, limit hptime.Duration) H
 			counts[i] = 0
 		}
 	}
+	HpMutant = cs.Mutant
 	done := make(chan HpOutcome, 1)
 	go func() { done <- hpRun(c, b, cs) }()
 	timer := hptime.NewTimer(limit)

@@ -30,6 +30,9 @@ type HpCase struct {
 	// Twice makes the same call once before the recorded one, for what a
 	// second call does (a cached result, a state already changed).
 	Twice bool `json:"tw,omitempty"`
+	// Mutant is the code mutant to run the call under (HpMutant); zero
+	// for none.
+	Mutant int `json:"m,omitempty"`
 }
 
 // Node kinds.
