@@ -2,6 +2,7 @@ package builtin_test
 
 import (
 	"context"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -72,6 +73,7 @@ func TestMutationScore(t *testing.T) {
 				muts = sample
 			}
 			valid, killedGen, killedOwn := 0, 0, 0
+			var missed []string
 			for _, mu := range muts {
 				src := append(append(append([]byte(nil), orig[:mu.off]...), mu.to...), orig[mu.off+len(mu.from):]...)
 				gen, ok := runWithMutant(t, filepath.Join(genDir, pkg), filepath.Base(m.file), src)
@@ -82,6 +84,9 @@ func TestMutationScore(t *testing.T) {
 				valid++
 				if gen {
 					killedGen++
+				} else {
+					line := 1 + strings.Count(string(orig[:mu.off]), "\n")
+					missed = append(missed, fmt.Sprintf("line %d: %s -> %s", line, mu.from, mu.to))
 				}
 				if ownKilled {
 					killedOwn++
@@ -90,6 +95,7 @@ func TestMutationScore(t *testing.T) {
 			require.NotZero(t, valid)
 			t.Logf("%s: %d mutants that compile; the generated tests kill %d (%.0f %%), the module's own tests %d (%.0f %%)",
 				m.file, valid, killedGen, 100*float64(killedGen)/float64(valid), killedOwn, 100*float64(killedOwn)/float64(valid))
+			t.Logf("%s: the generated tests miss %s", m.file, strings.Join(missed, "; "))
 		})
 	}
 }
