@@ -3,6 +3,8 @@ package handoff
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -511,6 +513,9 @@ func (r *Remote) do(ctx context.Context, method, path, ctype string, body []byte
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
+			if why := notTransient(err); why != "" {
+				return 0, fmt.Errorf("%s %s: %s: %w", method, r.base.Host, why, err)
+			}
 			wait = backoff
 		case resp.StatusCode == http.StatusTooManyRequests:
 			wait = retryAfter(resp.Header.Get("Retry-After"), backoff)
@@ -549,6 +554,24 @@ func (r *Remote) do(ctx context.Context, method, path, ctype string, body []byte
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
+}
+
+// notTransient says why a request's error will not go away by asking
+// again (the server's certificate is not trusted, it does not speak TLS),
+// or "" for an error worth retrying.
+func notTransient(err error) string {
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var record tls.RecordHeaderError
+	switch {
+	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
+		return "the server's certificate is not trusted here; give its CA with SSL_CERT_FILE, or fix the certificate"
+	case errors.As(err, &record):
+		return "the server does not speak TLS; use an http:// URL in HANDOFF_SERVER"
+	}
+	return ""
 }
 
 // retryAfter reads a Retry-After header in seconds; def when absent.

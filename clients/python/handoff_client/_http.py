@@ -7,6 +7,7 @@ import json
 import os
 import random
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -108,8 +109,13 @@ class HTTPTransport:
             try:
                 status, headers, data = self._once(method, path, raw, ctype, read_timeout)
             except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, OSError) as e:
+                reason = getattr(e, "reason", e)
+                if isinstance(reason, ssl.SSLCertVerificationError):
+                    # Asking again cannot help.
+                    raise HandoffError(f"{method} {path}: the certificate of {self.url} is not trusted here ({reason}); "
+                                       "give its CA with SSL_CERT_FILE, or fix the certificate", task_id=task_id) from e
                 status, headers, data = 0, {}, b""
-                why = f"{self.url} cannot be reached ({getattr(e, 'reason', e)})"
+                why = f"{self.url} cannot be reached ({reason})"
             else:
                 if status < 400:
                     return status, (json.loads(data) if data.strip() else None)

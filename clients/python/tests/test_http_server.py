@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CALC, CALC_TESTS, GATED_AGENT, git, git_repo, wait_until
-from handoff_client import (AuthenticationError, Client, ConflictError, InvalidRequestError, NotFoundError,
+from handoff_client import (AuthenticationError, Client, ConflictError, HandoffError, InvalidRequestError, NotFoundError,
                             OpenHandsTestGenerator, PayloadTooLargeError, PermissionDeniedError, TestGenerator,
                             WaitTimeoutError)
 from realserver import established
@@ -203,3 +203,21 @@ def test_example_and_readme_workflow_against_the_server(serve, env, tmp_path):
     for w in (example_ws, readme_ws):
         assert (w / "internal/calc/calc_test.go").read_text() == CALC_TESTS
     assert OpenHandsTestGenerator is TestGenerator
+
+
+def test_tls_untrusted_certificate_refused_at_once(serve, tmp_path, monkeypatch):
+    """Over HTTPS, a server whose certificate the client does not trust is refused at the first answer,
+    saying what to do, not retried until the call's deadline; with its CA in SSL_CERT_FILE it is served."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=handoff test",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    s = serve("--tls-cert", str(cert), "--tls-key", str(key), worker=False)
+    assert s.url.startswith("https://"), s.url
+    token = s.token("py", "read")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with pytest.raises(HandoffError, match="not trusted here.*SSL_CERT_FILE") as e:
+        Client(s.url, token, retry_timeout=20).list()
+    assert "attempts" not in str(e.value), "the error is not a retried one"
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    assert Client(s.url, token).list() == []
