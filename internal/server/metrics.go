@@ -21,6 +21,7 @@ import (
 // task that became final while it ran, counted once.
 type metrics struct {
 	reg      *prometheus.Registry
+	inFlight prometheus.Gauge
 	requests *prometheus.CounterVec
 	finished *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -45,6 +46,8 @@ var finalStates = []handofftype.State{handofftype.StateCompleted, handofftype.St
 
 func newMetrics(s *Server) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry(), counted: map[string]time.Time{},
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "handoff_http_requests_in_flight",
+			Help: "HTTP requests being answered now, result long-polls and event streams included."}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "handoff_http_requests_total",
 			Help: "HTTP requests answered, by route pattern and status code."}, []string{"route", "code"}),
 		finished: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "handoff_tasks_finished_total",
@@ -68,7 +71,7 @@ func newMetrics(s *Server) *metrics {
 	for _, c := range handofftype.FailureClasses {
 		m.failures.WithLabelValues(string(c))
 	}
-	m.reg.MustRegister(m.requests, m.finished, m.duration, m.phases, m.funnel, m.failures, &dbCollector{s: s},
+	m.reg.MustRegister(m.inFlight, m.requests, m.finished, m.duration, m.phases, m.funnel, m.failures, &dbCollector{s: s},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	return m

@@ -141,6 +141,8 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 // token's name; never a header's value.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	s.metrics.inFlight.Inc()
+	defer s.metrics.inFlight.Dec()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	var who tokenName
 	r = r.WithContext(context.WithValue(r.Context(), tokenName{}, &who))
