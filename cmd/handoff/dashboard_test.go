@@ -92,12 +92,7 @@ func TestDashboard(t *testing.T) {
 		require.NoError(t, err, "%s", out)
 	}
 	e.vars = append(e.vars, "HANDOFF_EXEC_COMMAND="+dashboardAgent, "HANDOFF_EXEC_ENV=GATE_DIR", "GATE_DIR="+e.ws)
-	token := func(name, scopes string) string {
-		r := e.run(nil, "token", "create", "--name", name, "--scope", scopes)
-		require.Equal(t, 0, r.code, r.stderr)
-		return strings.TrimSpace(r.stdout)
-	}
-	reader, canceller, admin := token("reader", "read"), token("canceller", "read,cancel"), token("admin", "admin")
+	reader, canceller, admin := e.token("reader", "read"), e.token("canceller", "read,cancel"), e.token("admin", "admin")
 	submit := func(dir string) string {
 		module := dir + "/calc.go"
 		if dir == "queued" {

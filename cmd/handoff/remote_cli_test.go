@@ -27,9 +27,7 @@ func TestCLIRemoteMode(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL)
-		r := e.run(nil, "token", "create", "--name", "ci", "--scope", "submit,read,cancel")
-		require.Equal(t, 0, r.code, r.stderr)
-		token := strings.TrimSpace(r.stdout)
+		token := e.token("ci", "submit,read,cancel")
 		s := e.serve()
 
 		// The client: another workspace, another state directory, no database.
@@ -37,7 +35,7 @@ func TestCLIRemoteMode(t *testing.T) {
 			"go.mod": "module example.com/calc\n\ngo 1.22\n", "calc.go": agenttest.GoModule,
 		}), vars: []string{"HANDOFF_SERVER=" + s.url, "HANDOFF_TOKEN=" + token, "HANDOFF_EXEC_COMMAND=" + goodTests}}
 
-		r = client.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
+		r := client.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
 		require.Equal(t, 0, r.code, r.stderr)
 		id := strings.TrimSpace(r.stdout)
 		require.NoFileExists(t, filepath.Join(client.ws, ".handoff", "handoff.db"), "remote mode opens no database")
@@ -118,9 +116,7 @@ func TestCLIRemoteMode(t *testing.T) {
 func TestCLIRemoteWaitSurvivesServerRestart(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testenv.PostgresSchema(t))
-	r := e.run(nil, "token", "create", "--name", "ci", "--scope", "submit,read")
-	require.Equal(t, 0, r.code, r.stderr)
-	token := strings.TrimSpace(r.stdout)
+	token := e.token("ci", "submit,read")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := l.Addr().String()
@@ -130,7 +126,7 @@ func TestCLIRemoteWaitSurvivesServerRestart(t *testing.T) {
 	client := &env{t: t, ws: testenv.GitRepo(t, map[string]string{
 		"go.mod": "module example.com/calc\n\ngo 1.22\n", "calc.go": agenttest.GoModule,
 	}), vars: []string{"HANDOFF_SERVER=" + first.url, "HANDOFF_TOKEN=" + token, "HANDOFF_EXEC_COMMAND=" + goodTests}}
-	r = client.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
+	r := client.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
 	require.Equal(t, 0, r.code, r.stderr)
 	id := strings.TrimSpace(r.stdout)
 
@@ -170,9 +166,7 @@ func TestCLIRemoteWaitSurvivesServerRestart(t *testing.T) {
 func TestCLIRemoteRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
-	r := e.run(nil, "token", "create", "--name", "ci", "--scope", "submit,read,cancel")
-	require.Equal(t, 0, r.code, r.stderr)
-	token := strings.TrimSpace(r.stdout)
+	token := e.token("ci", "submit,read,cancel")
 	s := e.serve()
 	e.worker("HANDOFF_WORK_DIR=" + t.TempDir())
 

@@ -5,14 +5,23 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
-	"net/http/httptrace"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -41,6 +50,18 @@ func (s *served) logged() string {
 	return s.log.String()
 }
 
+// get fetches path from the server without a token and returns the body.
+func (s *served) get(t *testing.T, path string) string {
+	t.Helper()
+	resp, err := http.Get(s.url + path)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	return string(body)
+}
+
 func (s *served) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -53,6 +74,16 @@ func (s *served) Write(p []byte) (int, error) {
 func (e *env) serve(extra ...string) *served {
 	e.t.Helper()
 	return e.serveWith([]string{"--addr", "127.0.0.1:0"}, extra...)
+}
+
+// token creates an API token with `handoff token create` and returns it.
+func (e *env) token(name, scopes string) string {
+	e.t.Helper()
+	r := e.run(nil, "token", "create", "--name", name, "--scope", scopes)
+	require.Equal(e.t, 0, r.code, r.stderr)
+	tok := strings.TrimSpace(r.stdout)
+	require.Regexp(e.t, `^hnd_[A-Za-z0-9_-]{43}$`, tok)
+	return tok
 }
 
 // serveAt starts `handoff serve --addr addr`, as serve does.
@@ -76,7 +107,7 @@ func (e *env) serveWith(flags []string, extra ...string) *served {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			fmt.Fprintln(s, sc.Text())
-			if m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+			if m := regexp.MustCompile(`listening on (https?://\S+)`).FindStringSubmatch(sc.Text()); m != nil {
 				listening <- m[1]
 			}
 		}
@@ -188,14 +219,7 @@ func TestServe(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL)
-		token := func(name, scopes string) string {
-			r := e.run(nil, "token", "create", "--name", name, "--scope", scopes)
-			require.Equal(t, 0, r.code, r.stderr)
-			tok := strings.TrimSpace(r.stdout)
-			require.Regexp(t, `^hnd_[A-Za-z0-9_-]{43}$`, tok)
-			return tok
-		}
-		admin, reader, flood := token("admin", "admin"), token("reader", "read"), token("flood", "read")
+		admin, reader, flood := e.token("admin", "admin"), e.token("reader", "read"), e.token("flood", "read")
 		s := e.serve("HANDOFF_SNAPSHOT_MAX_TOTAL=1")
 		api := s.url + "/v1"
 		const clientWS = "/home/someone/calc" // the client's workspace: nothing is there on the server
@@ -470,12 +494,10 @@ func TestServeMetricsPublic(t *testing.T) {
 func TestServeStopEndsLongPolls(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
-	r := e.run(nil, "token", "create", "--name", "ci", "--scope", "submit,read")
-	require.Equal(t, 0, r.code, r.stderr)
-	token := strings.TrimSpace(r.stdout)
-	s := e.serveWith([]string{"--addr", "127.0.0.1:0", "--grace", "2m"})
+	token := e.token("ci", "submit,read")
+	s := e.serveWith([]string{"--addr", "127.0.0.1:0", "--grace", "2m", "--metrics-public"})
 	client := &env{t: t, ws: e.ws, vars: []string{"HANDOFF_SERVER=" + s.url, "HANDOFF_TOKEN=" + token, "HANDOFF_EXEC_COMMAND=" + goodTests}}
-	r = client.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
+	r := client.run(nil, "submit", "--module", "calc.go", "--agent", "exec")
 	require.Equal(t, 0, r.code, r.stderr)
 	id := strings.TrimSpace(r.stdout)
 
@@ -483,10 +505,6 @@ func TestServeStopEndsLongPolls(t *testing.T) {
 	req, err := http.NewRequest(http.MethodGet, s.url+"/v1/tasks/"+id+"/result?wait=90s", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
-	sent := make(chan struct{})
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) { close(sent) },
-	}))
 	type answer struct {
 		resp *http.Response
 		err  error
@@ -496,7 +514,13 @@ func TestServeStopEndsLongPolls(t *testing.T) {
 		resp, err := http.DefaultClient.Do(req)
 		got <- answer{resp, err}
 	}()
-	<-sent
+	// The wait is being answered once the server counts two requests in
+	// flight: it and the /metrics request asking.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(s.get(t, "/metrics"), "handoff_http_requests_in_flight 2\n") {
+		require.True(t, time.Now().Before(deadline), "the wait never reached the server")
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
 	a := <-got
 	require.NoError(t, a.err)
@@ -514,4 +538,72 @@ func TestServeStopEndsLongPolls(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatalf("handoff serve still runs a minute after SIGTERM, its grace 2m:\n%s", s.logged())
 	}
+}
+
+// TestServeTLS: with --tls-cert and --tls-key the server speaks HTTPS
+// only, and the command line reaches it with a certificate it trusts
+// (SSL_CERT_FILE, as for any Go program).
+func TestServeTLS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	certFile, keyFile, roots := selfSigned(t)
+	token := e.token("ci", "read")
+	s := e.serveWith([]string{"--addr", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile})
+	require.True(t, strings.HasPrefix(s.url, "https://"), s.url)
+
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	resp, err := hc.Get(s.url + "/healthz")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "ok", string(body))
+
+	// Plain HTTP on the same port gets no API.
+	resp, err = http.Get("http://" + strings.TrimPrefix(s.url, "https://") + "/v1/workers")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+
+	// A client that does not trust the certificate is refused.
+	client := &env{t: t, ws: e.ws, vars: []string{"HANDOFF_SERVER=" + s.url, "HANDOFF_TOKEN=" + token}}
+	r := client.run([]string{"SSL_CERT_FILE=" + os.DevNull}, "workers", "--json")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "certificate is not trusted here; give its CA with SSL_CERT_FILE", "refused at once, not retried")
+	// One that does is served.
+	r = client.run([]string{"SSL_CERT_FILE=" + certFile}, "workers", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.True(t, json.Valid([]byte(r.stdout)), r.stdout)
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their files and a pool that trusts it.
+func selfSigned(t *testing.T) (certFile, keyFile string, roots *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "handoff test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	roots = x509.NewCertPool()
+	roots.AddCert(cert)
+	return certFile, keyFile, roots
 }
