@@ -26,8 +26,9 @@ const (
 	// that loops costs its time limit and a restart, spent waiting, so
 	// more processes than processors still help.
 	mutantProcs = 4
-	// mutantRestarts bounds the restarts of the mutant probe: a mutant that
-	// loops or crashes ends the process, and its other calls are skipped.
+	// mutantRestarts bounds the probe's restarts while it runs calls under
+	// mutants: a mutant that loops or crashes ends the process, and its
+	// other calls are skipped.
 	mutantRestarts = 400
 )
 
@@ -43,7 +44,7 @@ func (g *generation) killMutants(ctx context.Context, p *probe, ex *explorer, mu
 		return nil
 	}
 	start := time.Now()
-	k := &killer{g: g, p: p, ex: ex, at: map[int][]int{}, killed: map[int]bool{}}
+	k := &killer{p: p, ex: ex, at: map[int][]int{}, killed: map[int]bool{}}
 	for _, mu := range muts {
 		for b, w := range p.where {
 			if w.file == mu.file && w.startLine <= mu.line && mu.line <= w.endLine {
@@ -160,7 +161,6 @@ const (
 
 // killer runs calls under code mutants.
 type killer struct {
-	g      *generation
 	p      *probe
 	ex     *explorer
 	at     map[int][]int // the coverage blocks each mutant's line lies in
@@ -185,7 +185,7 @@ func (k *killer) tell(ctx context.Context, cands []*candidate, mutants []int) er
 		}
 	}
 	if len(jobs) > maxKillCases {
-		// Keep every mutant, with fewer calls each.
+		// Fewer calls, spread evenly over the mutants.
 		step := float64(len(jobs)) / maxKillCases
 		var kept []job
 		for i := 0; i < maxKillCases; i++ {
