@@ -37,24 +37,34 @@ func TestMutationScore(t *testing.T) {
 	require.NoError(t, err)
 	cache := strings.TrimSpace(string(out))
 	for _, m := range []struct {
-		dir, file, own string // own: the module's test file in the module cache
+		dir, file string
+		own       []string // the module's test files for file, in the module cache
 	}{
-		{dir: "match", file: "match.go", own: "github.com/tidwall/match@v1.2.0/match_test.go"},
-		{dir: "xmod", file: "semver/semver.go", own: "golang.org/x/mod@v0.42.0/semver/semver_test.go"},
+		{dir: "match", file: "match.go", own: []string{"github.com/tidwall/match@v1.2.0/match_test.go"}},
+		{dir: "xmod", file: "semver/semver.go", own: []string{"golang.org/x/mod@v0.42.0/semver/semver_test.go"}},
+		{dir: "xmod", file: "module/module.go", own: []string{"golang.org/x/mod@v0.42.0/module/module_test.go"}},
+		{dir: "xmod", file: "sumdb/tlog/tlog.go", own: []string{"golang.org/x/mod@v0.42.0/sumdb/tlog/tlog_test.go"}},
+		{dir: "humanize", file: "bytes.go", own: []string{"github.com/dustin/go-humanize@v1.1.0/bytes_test.go",
+			"github.com/dustin/go-humanize@v1.1.0/common_test.go"}},
+		{dir: "uuid", file: "uuid.go", own: []string{"github.com/google/uuid@v1.6.0/uuid_test.go"}},
+		{dir: "pgx", file: "internal/sanitize/sanitize.go", own: []string{"github.com/jackc/pgx/v5@v5.12.0/internal/sanitize/sanitize_test.go"}},
 	} {
 		t.Run(strings.ReplaceAll(m.dir+"/"+m.file, "/", "_"), func(t *testing.T) {
-			own := filepath.Join(cache, m.own)
-			if _, err := os.Stat(own); err != nil {
-				t.Skipf("the module's own tests are not in the module cache: %v", err)
+			for _, own := range m.own {
+				if _, err := os.Stat(filepath.Join(cache, own)); err != nil {
+					t.Skipf("the module's own tests are not in the module cache: %v", err)
+				}
 			}
 			genDir := copyModule(t, filepath.Join("testdata", "realworld", m.dir), "")
 			task, _ := newTask(genDir, m.file, "")
 			_, _, _ = generate(t, builtin.Config{}, task)
 			ownDir := copyModule(t, filepath.Join("testdata", "realworld", m.dir), "")
-			ownSrc, err := os.ReadFile(own)
-			require.NoError(t, err)
 			pkg := filepath.Dir(m.file)
-			require.NoError(t, os.WriteFile(filepath.Join(ownDir, pkg, filepath.Base(own)), ownSrc, 0o644))
+			for _, own := range m.own {
+				ownSrc, err := os.ReadFile(filepath.Join(cache, own))
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(ownDir, pkg, filepath.Base(own)), ownSrc, 0o644))
+			}
 
 			path := filepath.Join(genDir, m.file)
 			orig, err := os.ReadFile(path)

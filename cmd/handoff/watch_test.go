@@ -111,8 +111,14 @@ func redraws(screen string) []string {
 	parts := strings.Split(screen, "\r\x1b[K")
 	var out []string
 	for _, p := range parts[1:] {
-		if line := strings.TrimRight(strings.SplitN(sgr.ReplaceAllString(p, ""), "\r", 2)[0], "\n"); line != "" {
-			out = append(out, line)
+		seg := strings.SplitN(sgr.ReplaceAllString(p, ""), "\r", 2)[0]
+		if strings.HasSuffix(seg, "\n") {
+			// A line said once and kept (the notice that no worker is
+			// alive, how the task ended), not the line redrawn in place.
+			continue
+		}
+		if seg != "" {
+			out = append(out, seg)
 		}
 	}
 	return out
