@@ -111,10 +111,12 @@ func redraws(screen string) []string {
 	parts := strings.Split(screen, "\r\x1b[K")
 	var out []string
 	for _, p := range parts[1:] {
-		seg := strings.SplitN(sgr.ReplaceAllString(p, ""), "\r", 2)[0]
-		if strings.HasSuffix(seg, "\n") {
+		cut := strings.SplitN(sgr.ReplaceAllString(p, ""), "\r", 2)
+		seg := cut[0]
+		if strings.HasSuffix(seg, "\n") || len(cut) == 2 && strings.HasPrefix(cut[1], "\n") {
 			// A line said once and kept (the notice that no worker is
-			// alive, how the task ended), not the line redrawn in place.
+			// alive, how the task ended), not the line redrawn in place;
+			// a terminal writes its newline as \r\n.
 			continue
 		}
 		if seg != "" {
