@@ -117,9 +117,13 @@ func (g *generation) killMutants(ctx context.Context, p *probe, ex *explorer, mu
 		if err := g.runBatch(ctx, p, ex, batch); err != nil {
 			return err
 		}
+		post := map[*target][]int{}
+		for _, t := range g.active {
+			post[t] = postArgs(t, byTarget[t])
+		}
 		var fresh []*candidate
 		for _, c := range batch {
-			if c.out != nil && usable(c, postArgs(c.t, byTarget[c.t])) {
+			if c.out != nil && usable(c, post[c.t]) {
 				fresh = append(fresh, c)
 			}
 		}
