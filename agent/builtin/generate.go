@@ -79,7 +79,7 @@ func (g *generation) run(parent context.Context) (*agent.Report, error) {
 	rng := rand.New(rand.NewPCG(uint64(g.cfg.Seed), 0x9e3779b97f4a7c15))
 	tt := &typeTable{}
 	ft := newFuncTable()
-	lits := mine(g.m.pkg.Syntax, g.m.pkg.TypesInfo)
+	lits := mine(g.m.syntaxTargetsFirst(), g.m.pkg.TypesInfo)
 	pools := newPools(g.m.pkg.Types, lits, rng, tt, ft)
 	ex := newExplorer(pools, rng)
 	g.analyze(ex, ft)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/tools/go/types/typeutil"
@@ -19,6 +20,9 @@ const (
 	maxMinedStrings = 64
 	maxMinedNumbers = 32
 	maxMinedLen     = 40
+	// maxTemplateLen bounds a template of a comment: a URN of a UUID is 45
+	// bytes.
+	maxTemplateLen = 64
 )
 
 // namedConst is a constant declared in the package, usable by name.
@@ -58,8 +62,8 @@ var (
 	docNumber = regexp.MustCompile(`(?:^|[\s(=,:])(-?[0-9]+(?:\.[0-9]+)?)(?:$|[\s),.;:%])`)
 )
 
-// mine collects the literals of the package's non-test files in source
-// order, each value once.
+// mine collects the literals of the package's non-test files in the order
+// of files given and then of source, each value once.
 func mine(files []*ast.File, info *types.Info) *literals {
 	l := &literals{}
 	seenS := map[string]bool{}
@@ -163,7 +167,22 @@ func mine(files []*ast.File, info *types.Info) *literals {
 		}
 		consts = append(consts, c)
 	}
-	sort.Slice(consts, func(i, j int) bool { return consts[i].Pos() < consts[j].Pos() })
+	// In the order of files given, then of declaration.
+	fileOf := func(pos token.Pos) int {
+		for i, f := range files {
+			if f.FileStart <= pos && pos <= f.FileEnd {
+				return i
+			}
+		}
+		return len(files)
+	}
+	sort.Slice(consts, func(i, j int) bool {
+		fi, fj := fileOf(consts[i].Pos()), fileOf(consts[j].Pos())
+		if fi != fj {
+			return fi < fj
+		}
+		return consts[i].Pos() < consts[j].Pos()
+	})
 	for _, c := range consts {
 		l.consts = append(l.consts, namedConst{obj: c})
 		switch c.Val().Kind() {
@@ -189,9 +208,16 @@ func mineComments(l *literals, files []*ast.File) {
 	}
 }
 
-// mineText adds the quoted strings and numbers of a comment's text, each
-// once.
+// mineText adds the quoted strings, the filled-in templates and the numbers
+// of a comment's text, each once.
 func mineText(l *literals, text string) {
+	for _, f := range strings.Fields(text) {
+		for _, s := range fillTemplate(f) {
+			if len(l.docStrings) < maxMinedStrings && !containsString(l.docStrings, s) {
+				l.docStrings = append(l.docStrings, s)
+			}
+		}
+	}
 	for _, m := range docQuoted.FindAllStringSubmatch(text, -1) {
 		s, err := strconv.Unquote(`"` + m[1] + `"`)
 		if err != nil || len(l.docStrings) >= maxMinedStrings || !utf8.ValidString(s) || containsString(l.docStrings, s) {
@@ -211,6 +237,80 @@ func mineText(l *literals, text string) {
 			l.docFloats = append(l.docFloats, x)
 		}
 	}
+}
+
+// templateFills are the placeholder letters a comment writes a format
+// with ("xxxxxxxx-xxxx", "nnn.nnn", "####"), and the digits that fill each.
+var templateFills = map[byte][]string{
+	'x': {"0123456789abcdef", "fedcba9876543210"},
+	'X': {"0123456789ABCDEF", "FEDCBA9876543210"},
+	'h': {"0123456789abcdef"},
+	'H': {"0123456789ABCDEF"},
+	'n': {"1234567890"},
+	'N': {"1234567890"},
+	'd': {"1234567890"},
+	'9': {"1234567890"},
+	'#': {"1234567890"},
+}
+
+// minTemplateRun is the shortest run of one placeholder letter that makes
+// a word of a comment a template: "xxxx" is one, "xx" is a word.
+const minTemplateRun = 4
+
+// fillTemplate turns a word of a comment that writes an input's shape with
+// placeholder letters, such as "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" or
+// "urn:uuid:xxxxxxxx-…", into inputs of that shape: each run of the
+// placeholder filled with digits ("{01234567-89ab-…}"), once counting up and
+// once down. A parser that switches on the input's length or checks a
+// separator at a fixed offset needs such an input, and neither random
+// changes nor the package's literals give it. Punctuation that ends the
+// sentence or opens a parenthesis around the word is not part of it.
+func fillTemplate(word string) []string {
+	word = strings.TrimRight(word, ".,;")
+	if strings.HasPrefix(word, "(") && !strings.Contains(word, ")") {
+		word = word[1:]
+	}
+	if strings.HasSuffix(word, ")") && !strings.Contains(word, "(") {
+		word = word[:len(word)-1]
+	}
+	if len(word) > maxTemplateLen {
+		return nil
+	}
+	var ph byte
+	for i := 0; i < len(word); {
+		j := i
+		for j < len(word) && word[j] == word[i] {
+			j++
+		}
+		if _, ok := templateFills[word[i]]; ok && j-i >= minTemplateRun {
+			ph = word[i]
+			break
+		}
+		i = j
+	}
+	if ph == 0 {
+		return nil
+	}
+	var out []string
+	for _, digits := range templateFills[ph] {
+		var b strings.Builder
+		k := 0
+		for i := 0; i < len(word); i++ {
+			// A lone placeholder letter is a letter of the word
+			// ("urn:uuid:" keeps its "d"); a run of two or more is filled.
+			run := i+1 < len(word) && word[i+1] == ph || i > 0 && word[i-1] == ph
+			if word[i] == ph && run {
+				b.WriteByte(digits[k%len(digits)])
+				k++
+			} else {
+				b.WriteByte(word[i])
+			}
+		}
+		if s := b.String(); len(s) <= maxTemplateLen {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // oneRune is the rune of a one-rune character or string literal.

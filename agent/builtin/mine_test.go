@@ -161,3 +161,39 @@ func Kind(v any) string {
 	}
 	require.Equal(t, []string{"int64", "[]byte"}, names, "nil is not a type to build")
 }
+
+func TestFillTemplate(t *testing.T) {
+	t.Parallel()
+	for word, want := range map[string][]string{
+		"{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}.": {"{01234567-89ab-cdef-0123-456789abcdef}", "{fedcba98-7654-3210-fedc-ba9876543210}"},
+		"(urn:uuid:xxxx-xxxx":                     {"urn:uuid:0123-4567", "urn:uuid:fedc-ba98"},
+		"nnnn.nn,":                                {"1234.56"},
+		"XXXX":                                    {"0123", "FEDC"},
+		"xx-xxx": nil, // no run of four: a word, not a template
+		"box":    nil,
+		"hello":  nil,
+	} {
+		require.Equal(t, want, fillTemplate(word), word)
+	}
+}
+
+func TestMineTemplatesInComments(t *testing.T) {
+	t.Parallel()
+	const src = `package p
+
+// Parse reads (xxxx-xxxx or {xxxx-xxxx}).
+func Parse(s string) int {
+	switch len(s) {
+	case 9: // xxxx-xxxx
+		return 1
+	}
+	return 0
+}
+`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, parser.ParseComments)
+	require.NoError(t, err)
+	l := mine([]*ast.File{f}, &types.Info{Defs: map[*ast.Ident]types.Object{}})
+	require.Equal(t, []string{"0123-4567", "fedc-ba98", "{0123-4567}", "{fedc-ba98}"}, l.docStrings,
+		"each template once, in the order the comments give them")
+}

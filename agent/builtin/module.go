@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,6 +132,21 @@ func (m *module) load(ctx context.Context) error {
 		return fmt.Errorf("%s is not part of the package built in %s (a build constraint excludes it?)", m.files[0], m.dir)
 	}
 	return nil
+}
+
+// syntaxTargetsFirst is the package's syntax with the files whose functions
+// are tested first: what is mined from the source is capped, and the
+// literals and comments of the file under test matter most to its cases.
+func (m *module) syntaxTargetsFirst() []*ast.File {
+	var first, rest []*ast.File
+	for _, f := range m.pkg.Syntax {
+		if contains(m.files, m.pkg.Fset.File(f.Pos()).Name()) {
+			first = append(first, f)
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	return append(first, rest...)
 }
 
 func contains(list []string, s string) bool {

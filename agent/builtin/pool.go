@@ -338,7 +338,8 @@ func floatSrc(f float64) string {
 }
 
 // ints are zero and boundary values, the package's integer literals (and
-// one either side) and the type's limits.
+// one either side) and the type's limits; for a package that works in
+// decimal digits, the numbers of nines.
 func (p *pools) ints(t types.Type, b *types.Basic) []*value {
 	lo, hi := intRange(b)
 	chars := isRune(t) || t == types.Universe.Lookup("byte").Type()
@@ -354,6 +355,14 @@ func (p *pools) ints(t types.Type, b *types.Basic) []*value {
 	}
 	for _, n := range []int64{0, 1, -1, 2, 3, 10, 100} {
 		add(n)
+	}
+	// A package that works with 10 counts or rounds decimal digits: the
+	// numbers just below a power of ten are where a digit count changes
+	// and rounding carries into a new digit (9.996 → 10.0).
+	if containsInt(p.lits.ints, big.NewInt(10)) {
+		for _, n := range []int64{9, 99, 999, 9999, 99999, 999999} {
+			add(n)
+		}
 	}
 	doc := map[string]bool{}
 	for _, n := range p.lits.docInts {
