@@ -169,9 +169,9 @@ func TestFillTemplate(t *testing.T) {
 		"(urn:uuid:xxxx-xxxx":                     {"urn:uuid:0123-4567", "urn:uuid:fedc-ba98"},
 		"nnnn.nn,":                                {"1234.56"},
 		"XXXX":                                    {"0123", "FEDC"},
-		"xx-xxx": nil, // no run of four: a word, not a template
-		"box":    nil,
-		"hello":  nil,
+		"xx-xxx":                                  nil, // no run of four: a word, not a template
+		"box":                                     nil,
+		"hello":                                   nil,
 	} {
 		require.Equal(t, want, fillTemplate(word), word)
 	}
