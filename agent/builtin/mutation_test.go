@@ -187,3 +187,17 @@ func runWithMutant(t *testing.T, pkgDir, file string, src []byte) (killed, ok bo
 	err = run.Run()
 	return err != nil, true
 }
+
+// TestShapesFromComments: a parser that switches on the input's length and
+// checks separators at fixed offsets accepts only the shapes its comments
+// write ("nnnn-nnnnnn", "[nnnn/nnnnnn]"); the generated tests must reach
+// both, and their success paths, which random strings do not.
+func TestShapesFromComments(t *testing.T) {
+	t.Parallel()
+	dir := copyModule(t, filepath.Join("testdata", "shapes"), "example.com/shapes")
+	task, _ := newTask(dir, "shapes.go", "shapes_test.go")
+	_, src, _ := generate(t, builtin.Config{}, task)
+	require.Contains(t, string(src), `"1234-567890"`, "the plain form, filled in:\n%s", src)
+	require.Contains(t, string(src), `"[1234/567890]"`, "the bracketed form, filled in:\n%s", src)
+	require.Equal(t, 100.0, goTestCover(t, dir, nil, "shapes.go"), "every branch of Parse is reached:\n%s", src)
+}
