@@ -47,6 +47,7 @@ func TestMutationScore(t *testing.T) {
 		{dir: "humanize", file: "bytes.go", own: []string{"github.com/dustin/go-humanize@v1.1.0/bytes_test.go",
 			"github.com/dustin/go-humanize@v1.1.0/common_test.go"}},
 		{dir: "uuid", file: "uuid.go", own: []string{"github.com/google/uuid@v1.6.0/uuid_test.go"}},
+		{dir: "uritemplate", file: "uritemplate.go", own: []string{"github.com/yosida95/uritemplate/v3@v3.0.2/uritemplate_test.go"}},
 		{dir: "pgx", file: "internal/sanitize/sanitize.go", own: []string{"github.com/jackc/pgx/v5@v5.12.0/internal/sanitize/sanitize_test.go"}},
 	} {
 		t.Run(strings.ReplaceAll(m.dir+"/"+m.file, "/", "_"), func(t *testing.T) {
