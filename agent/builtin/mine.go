@@ -168,21 +168,8 @@ func mine(files []*ast.File, info *types.Info) *literals {
 		consts = append(consts, c)
 	}
 	// In the order of files given, then of declaration.
-	fileOf := func(pos token.Pos) int {
-		for i, f := range files {
-			if f.FileStart <= pos && pos <= f.FileEnd {
-				return i
-			}
-		}
-		return len(files)
-	}
-	sort.Slice(consts, func(i, j int) bool {
-		fi, fj := fileOf(consts[i].Pos()), fileOf(consts[j].Pos())
-		if fi != fj {
-			return fi < fj
-		}
-		return consts[i].Pos() < consts[j].Pos()
-	})
+	sort.Slice(consts, func(i, j int) bool { return consts[i].Pos() < consts[j].Pos() })
+	sort.SliceStable(consts, func(i, j int) bool { return fileIndex(files, consts[i].Pos()) < fileIndex(files, consts[j].Pos()) })
 	for _, c := range consts {
 		l.consts = append(l.consts, namedConst{obj: c})
 		switch c.Val().Kind() {
@@ -211,19 +198,21 @@ func mineComments(l *literals, files []*ast.File) {
 // mineText adds the quoted strings, the filled-in templates and the numbers
 // of a comment's text, each once.
 func mineText(l *literals, text string) {
-	for _, f := range strings.Fields(text) {
-		for _, s := range fillTemplate(f) {
-			if len(l.docStrings) < maxMinedStrings && !containsString(l.docStrings, s) {
-				l.docStrings = append(l.docStrings, s)
-			}
-		}
-	}
 	for _, m := range docQuoted.FindAllStringSubmatch(text, -1) {
 		s, err := strconv.Unquote(`"` + m[1] + `"`)
 		if err != nil || len(l.docStrings) >= maxMinedStrings || !utf8.ValidString(s) || containsString(l.docStrings, s) {
 			continue
 		}
 		l.docStrings = append(l.docStrings, s)
+	}
+	// After the quoted strings: a doc comment's quoted example is its
+	// function's first case (docExamples), a template only fills in a shape.
+	for _, f := range strings.Fields(text) {
+		for _, s := range fillTemplate(f) {
+			if len(l.docStrings) < maxMinedStrings && !containsString(l.docStrings, s) {
+				l.docStrings = append(l.docStrings, s)
+			}
+		}
 	}
 	for _, m := range docNumber.FindAllStringSubmatch(text, -1) {
 		if len(l.docInts)+len(l.docFloats) >= maxMinedNumbers {
@@ -266,7 +255,7 @@ const minTemplateRun = 4
 // changes nor the package's literals give it. Punctuation that ends the
 // sentence or opens a parenthesis around the word is not part of it.
 func fillTemplate(word string) []string {
-	word = strings.TrimRight(word, ".,;")
+	word = strings.TrimRight(word, ".,;:")
 	if strings.HasPrefix(word, "(") && !strings.Contains(word, ")") {
 		word = word[1:]
 	}
@@ -311,6 +300,16 @@ func fillTemplate(word string) []string {
 		}
 	}
 	return out
+}
+
+// fileIndex is the index in files of the file holding pos.
+func fileIndex(files []*ast.File, pos token.Pos) int {
+	for i, f := range files {
+		if f.FileStart <= pos && pos <= f.FileEnd {
+			return i
+		}
+	}
+	return len(files)
 }
 
 // oneRune is the rune of a one-rune character or string literal.

@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"math/big"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -196,4 +197,49 @@ func Parse(s string) int {
 	l := mine([]*ast.File{f}, &types.Info{Defs: map[*ast.Ident]types.Object{}})
 	require.Equal(t, []string{"0123-4567", "fedc-ba98", "{0123-4567}", "{fedc-ba98}"}, l.docStrings,
 		"each template once, in the order the comments give them")
+
+	l = &literals{}
+	mineText(l, `Parse reads xxxx-xxxx: Parse("ab12-cd34") = 1.`)
+	require.Equal(t, []string{"ab12-cd34", "0123-4567", "fedc-ba98"}, l.docStrings,
+		"a quoted example first: it is the function's first case")
+}
+
+// TestMineFilesInOrderGiven: the file under test comes first, so its
+// literals and constants are kept when the package has more than the caps.
+func TestMineFilesInOrderGiven(t *testing.T) {
+	t.Parallel()
+	fset := token.NewFileSet()
+	a, err := parser.ParseFile(fset, "a.go", "package p\n\nconst A = 1\n\nvar x = \"from a\"\n", 0)
+	require.NoError(t, err)
+	b, err := parser.ParseFile(fset, "b.go", "package p\n\nconst B = 2\n\nvar y = \"from b\"\n", 0)
+	require.NoError(t, err)
+	info := &types.Info{Defs: map[*ast.Ident]types.Object{}}
+	_, err = (&types.Config{}).Check("p", fset, []*ast.File{a, b}, info)
+	require.NoError(t, err)
+	l := mine([]*ast.File{b, a}, info)
+	var consts []string
+	for _, c := range l.consts {
+		consts = append(consts, c.obj.Name())
+	}
+	require.Equal(t, []string{"B", "A"}, consts)
+	require.Equal(t, []string{"from b", "from a"}, l.strings)
+}
+
+// TestNinesForDecimalCode: a package that works with 10 gets the numbers
+// just below each power of ten, where rounding carries into a new digit;
+// one that does not is spared them.
+func TestNinesForDecimalCode(t *testing.T) {
+	t.Parallel()
+	u := types.Typ[types.Uint64]
+	has := func(lits *literals, n string) bool {
+		for _, v := range (&pools{lits: lits}).ints(u, u) {
+			if v.lit == n {
+				return true
+			}
+		}
+		return false
+	}
+	require.True(t, has(&literals{ints: []*big.Int{big.NewInt(10)}}, "9999"))
+	require.True(t, has(&literals{ints: []*big.Int{big.NewInt(10)}}, "999999"))
+	require.False(t, has(&literals{ints: []*big.Int{big.NewInt(16)}}, "9999"))
 }
